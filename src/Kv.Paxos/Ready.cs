@@ -1,0 +1,67 @@
+namespace Kv.Paxos;
+
+/// <summary>
+/// The output of the steps since the last <see cref="Replica.TakeReady"/>. The host MUST handle it in this order:
+/// <list type="number">
+/// <item>make <see cref="HardState"/>, <see cref="Snapshot"/> and <see cref="Entries"/> durable (one atomic, synced write);</item>
+/// <item>only then send <see cref="Messages"/> (a reply may depend on a promise or an accept being durable);</item>
+/// <item>install <see cref="SnapshotToApply"/>, then apply <see cref="Chosen"/> in order;</item>
+/// <item>then answer <see cref="ReadsReady"/> from the state machine, and fail <see cref="ReadsFailed"/> and
+/// <see cref="AbandonedProposals"/> back to their clients.</item>
+/// </list>
+/// Readies must be handled one after another: a later Ready's messages may rely on an earlier Ready's writes.
+/// </summary>
+public sealed class Ready
+{
+    internal static readonly Ready Empty = new();
+
+    /// <summary>New registers to persist, if they changed.</summary>
+    public HardState? HardState { get; init; }
+
+    /// <summary>A snapshot to persist; the log below its index is to be deleted.</summary>
+    public Snapshot? Snapshot { get; init; }
+
+    /// <summary>Log entries to persist, each replacing what is stored for its slot.</summary>
+    public IReadOnlyList<LogEntry> Entries { get; init; } = [];
+
+    /// <summary>Messages to send once the writes above are durable.</summary>
+    public IReadOnlyList<PaxosMessage> Messages { get; init; } = [];
+
+    /// <summary>A snapshot to load into the state machine before applying <see cref="Chosen"/>.</summary>
+    public Snapshot? SnapshotToApply { get; init; }
+
+    /// <summary>Chosen values to apply, in slot order, each exactly once.</summary>
+    public IReadOnlyList<ChosenEntry> Chosen { get; init; } = [];
+
+    /// <summary>Reads that may now be answered from the state machine (after applying <see cref="Chosen"/>).</summary>
+    public IReadOnlyList<ReadState> ReadsReady { get; init; } = [];
+
+    /// <summary>Reads that cannot be served here (leadership lost); the client should retry elsewhere.</summary>
+    public IReadOnlyList<long> ReadsFailed { get; init; } = [];
+
+    /// <summary>Queued proposals dropped because leadership was lost; their outcome is "not proposed".</summary>
+    public IReadOnlyList<Command> AbandonedProposals { get; init; } = [];
+
+    /// <summary>Whether anything must be written durably before the messages are sent.</summary>
+    public bool MustSync => HardState is not null || Snapshot is not null || Entries.Count > 0;
+
+    /// <summary>Whether there is nothing to do.</summary>
+    public bool IsEmpty => !MustSync && Messages.Count == 0 && SnapshotToApply is null && Chosen.Count == 0
+        && ReadsReady.Count == 0 && ReadsFailed.Count == 0 && AbandonedProposals.Count == 0;
+}
+
+/// <summary>A read that may be answered once the state machine has applied every slot below <see cref="Index"/>.</summary>
+public readonly record struct ReadState(long ReadId, long Index);
+
+/// <summary>The immediate answer to a proposal or a read request.</summary>
+public enum RequestStatus
+{
+    /// <summary>Queued; the outcome comes through a later <see cref="Ready"/>.</summary>
+    Accepted,
+    /// <summary>This replica does not lead; see <see cref="Replica.LeaderHint"/>.</summary>
+    NotLeader,
+    /// <summary>Too much is queued; retry later.</summary>
+    Busy,
+    /// <summary>The request is not valid now (e.g. a membership change while another is pending).</summary>
+    Refused,
+}
