@@ -16,9 +16,10 @@ public sealed partial class Replica
         var leader = _leader;
         if (leader is null) return RequestStatus.NotLeader;
         if (leader.Reads.Count >= _options.PendingReadsMax) return RequestStatus.Busy;
-        // Every write that completed before this read is in a slot below this index: Phase 1 found every chosen
-        // slot, and those it found are re-proposed below RecoveredEnd.
-        long index = Math.Max(leader.NextSlot, leader.RecoveredEnd);
+        // Every write acknowledged before this read is in a slot below this index: this leader acknowledges only
+        // what it has applied (below the chosen prefix), and Phase 1 found every slot an earlier leader could have
+        // acknowledged (below RecoveredEnd). Writes still in flight need not be waited for.
+        long index = Math.Max(leader.RecoveredEnd, _chosenPrefix);
         if (HoldsLease)
         {
             leader.Reads.Add(new PendingRead(readId, index, SequenceNeeded: 0));

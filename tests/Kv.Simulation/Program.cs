@@ -15,6 +15,7 @@ public static class Program
     {
         long seeds = 1000, start = 1;
         bool trace = false;
+        string mutation = "none";
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -22,9 +23,11 @@ public static class Program
                 case "--seeds" when i + 1 < args.Length && long.TryParse(args[i + 1], out seeds) && seeds > 0: i++; break;
                 case "--start" when i + 1 < args.Length && long.TryParse(args[i + 1], out start): i++; break;
                 case "--trace": trace = true; break;
+                case "--mutation" when i + 1 < args.Length && Mutations.Names.Contains(args[i + 1]): mutation = args[++i]; break;
                 default:
                     Console.Error.WriteLine($"unknown or invalid argument '{args[i]}'");
-                    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Kv.Simulation -- --seeds N [--start S] [--trace]");
+                    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/Kv.Simulation -- --seeds N [--start S] [--trace] [--mutation NAME]");
+                    Console.Error.WriteLine($"mutations (planted bugs the checkers must catch): {string.Join(", ", Mutations.Names)}");
                     return 2;
             }
         }
@@ -35,7 +38,7 @@ public static class Program
         long lastReport = 0;
         Parallel.For(start, start + seeds, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, seed =>
         {
-            var result = SeedRunner.Run(seed, trace);
+            var result = SeedRunner.Run(seed, trace, Mutations.Apply(mutation));
             lock (gate)
             {
                 done++;

@@ -23,12 +23,16 @@ public sealed record SimulationProfile
     public long DelaySpikeMaxUs { get; init; } = 30_000;
     /// <summary>Mean time between partition changes; 0 for none.</summary>
     public long PartitionEveryUs { get; init; }
+    /// <summary>Every partition cuts the current leader off (the setup for stale-leader bugs).</summary>
+    public bool PartitionsIsolateLeader { get; init; }
     /// <summary>Mean time between crashes; 0 for none.</summary>
     public long CrashEveryUs { get; init; }
     public long RestartAfterMaxUs { get; init; } = 100_000;
     public double ClockDriftBound { get; init; } = 0.1;
     /// <summary>How far actual drift goes; above the bound only to show the lease needs it.</summary>
     public double ActualDrift { get; init; } = 0.1;
+    /// <summary>Clocks run at the extremes of the drift (1 ± drift) rather than anywhere between.</summary>
+    public bool ExtremeDrift { get; init; }
     public long TickUs { get; init; } = 1_000;
     public long FsyncMinUs { get; init; } = 30;
     public long FsyncMaxUs { get; init; } = 300;
@@ -40,6 +44,9 @@ public sealed record SimulationProfile
     public int ElectionTimeoutTicks { get; init; } = 10;
     public int HeartbeatIntervalTicks { get; init; } = 2;
     public int Clients { get; init; } = 3;
+    public double WriteRate { get; init; } = 0.5;
+    /// <summary>Chance that a client sends a new operation to a random node instead of the last one that answered.</summary>
+    public double ClientRandomTargetRate { get; init; } = 0.1;
     public int Keys { get; init; } = 4;
     public long ClientThinkMaxUs { get; init; } = 3_000;
     public long FaultPhaseUs { get; init; } = 600_000;

@@ -22,12 +22,17 @@ public sealed partial class Simulator
         client.OpId++;
         client.Attempt = 0;
         client.Busy = true;
-        client.IsWrite = isProbe ? client.Completed == 0 : _rng.Next(2) == 0;
+        client.IsWrite = isProbe ? client.Completed == 0 : _rng.NextDouble() < _p.WriteRate;
         client.Key = isProbe ? "probe" : $"k{_rng.Next(_p.Keys)}";
         if (client.IsWrite)
         {
             client.Seq = ++client.NextSeq;
             client.Value = $"c{client.Id}.{client.Seq}";
+        }
+        if (!isProbe && _rng.NextDouble() < _p.ClientRandomTargetRate)
+        {
+            var members = _nodes.Values.Where(n => n.Member).Select(n => n.Id).Order().ToList();
+            client.Target = members[_rng.Next(members.Count)];
         }
         client.InvokeUs = _now;
         client.DeadlineUs = _now + (isProbe ? _p.LivenessBoundUs : OperationDeadlineUs);

@@ -23,7 +23,7 @@ public sealed partial class Simulator
         if (_healed) return;
         _blocked.Clear();
         var ids = _nodes.Keys.Order().ToList();
-        switch (_rng.Next(5))
+        switch (_p.PartitionsIsolateLeader ? 4 : _rng.Next(5))
         {
             case 0: // heal
                 Trace("partition: healed");

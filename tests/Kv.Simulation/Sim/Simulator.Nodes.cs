@@ -25,7 +25,7 @@ public sealed partial class Simulator
         node.Replica = new Replica(OptionsFor(node.Id), state, new Random(_rng.Next()));
         node.StateMachine.Restore(state.Snapshot.Data);
         node.SmAppliedUpTo = state.Snapshot.Index;
-        node.TickRate = 1 + (_rng.NextDouble() * 2 - 1) * _p.ActualDrift;
+        node.TickRate = 1 + (_p.ExtremeDrift ? (_rng.Next(2) * 2 - 1) : (_rng.NextDouble() * 2 - 1)) * _p.ActualDrift;
         int incarnation = node.Incarnation;
         if (_trace is not null) Trace($"n{node.Id} start rate={node.TickRate:F3} chosen={node.Replica.ChosenPrefix}");
         At(_now + TickInterval(node), () => TickNode(node, incarnation));
