@@ -61,16 +61,18 @@ public sealed partial class Replica
         }
         if (leader.Pending.Count > 0)
         {
-            int count = Math.Min(leader.Pending.Count, _options.BatchCommandsMax);
-            var batch = new List<Command>(count);
+            // Count first, then fill an exact array: the batch is the slot value's own storage, copied once.
+            int count = 0;
             long bytes = 0;
-            while (batch.Count < count && leader.Pending.TryPeek(out var next)
-                   && (batch.Count == 0 || bytes + next.Payload.Length <= _options.BatchBytesMax))
+            foreach (var next in leader.Pending)
             {
-                batch.Add(leader.Pending.Dequeue());
+                if (count == _options.BatchCommandsMax || (count > 0 && bytes + next.Payload.Length > _options.BatchBytesMax)) break;
                 bytes += next.Payload.Length;
+                count++;
             }
-            return SlotValue.OfCommands(batch.ToArray());
+            var batch = new Command[count];
+            for (int i = 0; i < count; i++) batch[i] = leader.Pending.Dequeue();
+            return SlotValue.OfCommands(batch);
         }
         return slot < leader.PadUntil ? SlotValue.NoOp : null;
     }

@@ -1,0 +1,29 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Kv.Benchmarks;
+
+// Modes:
+//   --throughput [--seconds S] [--only B]   plain Stopwatch loop over the same harness (no BenchmarkDotNet),
+//                                           S seconds per BatchCommandsMax variant (default 5), or only B
+//   --quick                                 BenchmarkDotNet short job, in process (≈ 20 s for the 3 cases)
+//   (otherwise)                             BenchmarkDotNet default job, out of process (≈ 3.5 min)
+if (args.Contains("--throughput"))
+{
+    double seconds = 5;
+    int at = Array.IndexOf(args, "--seconds");
+    if (at >= 0 && at + 1 < args.Length) seconds = double.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture);
+    int onlyAt = Array.IndexOf(args, "--only");
+    int? only = onlyAt >= 0 && onlyAt + 1 < args.Length ? int.Parse(args[onlyAt + 1], System.Globalization.CultureInfo.InvariantCulture) : null;
+    ThroughputRunner.Run(seconds, only);
+    return;
+}
+
+bool quick = args.Contains("--quick");
+var rest = args.Where(a => a != "--quick").ToArray();
+IConfig config = DefaultConfig.Instance.AddColumn(StatisticColumn.OperationsPerSecond);
+if (quick)
+    config = config.AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithId("Quick"));
+BenchmarkSwitcher.FromAssembly(typeof(PaxosGroupBenchmark).Assembly).Run(rest, config);
