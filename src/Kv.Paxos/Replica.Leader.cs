@@ -33,6 +33,7 @@ public sealed partial class Replica
             if (slot < _log.FirstSlot)
             {
                 leader.NextSlot++; // chosen (known before this tenure) and compacted since: nothing to propose
+                leader.Recovered.Remove(slot);
                 continue;
             }
             SlotValue? value = NextValue(leader, slot);

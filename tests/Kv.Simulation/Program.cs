@@ -49,6 +49,7 @@ public static class Program
                     Console.Error.WriteLine($"\nseed {seed} FAILED:");
                     foreach (var v in result.Violations) Console.Error.WriteLine($"  {v}");
                     Console.Error.WriteLine($"  replay: {SeedRunner.ReplayCommand(seed)}");
+                    if (!trace) Console.Error.WriteLine($"  trace:  {SaveTrace(seed, mutation)}");
                 }
                 if (trace && result.Trace is not null) Console.Error.Write(result.Trace);
                 long nowMs = clock.ElapsedMilliseconds;
@@ -59,8 +60,19 @@ public static class Program
                 }
             }
         });
+        Console.Error.Flush();
         double rate = done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
         Console.Out.WriteLine($"seeds={done} violations={violations} seeds_per_s={rate:F1}");
         return violations == 0 ? 0 : 1;
+    }
+
+    /// <summary>Replays a failing seed with tracing on and keeps the trace in a file; returns its path.</summary>
+    private static string SaveTrace(long seed, string mutation)
+    {
+        var replay = SeedRunner.Run(seed, trace: true, Mutations.Apply(mutation));
+        Directory.CreateDirectory("sim-failures");
+        string path = Path.GetFullPath(Path.Combine("sim-failures", $"seed-{seed}{(mutation == "none" ? "" : "-" + mutation)}.trace"));
+        File.WriteAllText(path, string.Join("\n", replay.Violations) + "\n" + replay.Trace);
+        return path;
     }
 }

@@ -81,7 +81,15 @@ public class SimulationTests(ITestOutputHelper output)
         return first;
     }
 
-    private static string Describe(IEnumerable<SimulationResult> failures) =>
-        string.Join("\n", failures.OrderBy(f => f.Seed).Take(5).Select(f =>
-            $"seed {f.Seed}: {string.Join(" | ", f.Violations)}\n  replay: {SeedRunner.ReplayCommand(f.Seed)}"));
+    /// <summary>The failing seeds, how to replay them, and the end of the first one's trace.</summary>
+    private static string Describe(IEnumerable<SimulationResult> failures)
+    {
+        var sorted = failures.OrderBy(f => f.Seed).ToList();
+        if (sorted.Count == 0) return "";
+        var lines = sorted.Take(5).Select(f =>
+            $"seed {f.Seed}: {string.Join(" | ", f.Violations)}\n  replay: {SeedRunner.ReplayCommand(f.Seed)}").ToList();
+        var trace = SeedRunner.Run(sorted[0].Seed, trace: true).Trace ?? "";
+        var tail = trace.Split('\n').TakeLast(60);
+        return string.Join("\n", lines) + $"\n--- last trace lines of seed {sorted[0].Seed} ---\n" + string.Join("\n", tail);
+    }
 }
