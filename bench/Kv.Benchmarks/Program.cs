@@ -8,6 +8,7 @@ using Kv.Benchmarks;
 // Modes:
 //   --throughput [--seconds S] [--only B]   plain Stopwatch loop over the same harness (no BenchmarkDotNet),
 //                                           S seconds per BatchCommandsMax variant (default 5), or only B
+//   --group-commit [--seconds S] [--writers N]  synced group commit vs one synced write at a time, with fsync time
 //   --quick                                 BenchmarkDotNet short job, in process (≈ 20 s for the 3 cases)
 //   (otherwise)                             BenchmarkDotNet default job, out of process (≈ 3.5 min)
 if (args.Contains("--throughput"))
@@ -18,6 +19,16 @@ if (args.Contains("--throughput"))
     int onlyAt = Array.IndexOf(args, "--only");
     int? only = onlyAt >= 0 && onlyAt + 1 < args.Length ? int.Parse(args[onlyAt + 1], System.Globalization.CultureInfo.InvariantCulture) : null;
     ThroughputRunner.Run(seconds, only);
+    return;
+}
+
+if (args.Contains("--group-commit"))
+{
+    int secondsAt = Array.IndexOf(args, "--seconds");
+    double seconds = secondsAt >= 0 ? double.Parse(args[secondsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 5;
+    int writersAt = Array.IndexOf(args, "--writers");
+    int writers = writersAt >= 0 ? int.Parse(args[writersAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 64;
+    await Kv.Benchmarks.Storage.GroupCommitRunner.RunAsync(seconds, writers);
     return;
 }
 
