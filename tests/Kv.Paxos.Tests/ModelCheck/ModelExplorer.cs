@@ -42,8 +42,9 @@ public sealed class ExplorationResult<TState, TTransition>
 /// <summary>
 /// Explicit-state explorer: a level-by-level breadth-first search that visits every state reachable from an
 /// initial state exactly once (dedupe by a canonical key), checks an invariant in each, and on a violation returns
-/// a shortest counterexample. Each level is expanded in parallel. For visited states only the key and the parent's
-/// key are kept; the trace is recovered by replaying the successor function along the parent chain.
+/// a shortest counterexample. Each level is expanded in parallel, so when several shortest counterexamples exist,
+/// which one is reported may vary between runs. For visited states only the key and the parent's key are kept;
+/// the trace is recovered by replaying the successor function along the parent chain.
 /// </summary>
 public static class ModelExplorer
 {
@@ -55,7 +56,7 @@ public static class ModelExplorer
     /// <param name="invariant">Null if the invariant holds in the state, else a description of the violation.</param>
     /// <param name="describe">Optional rendering of a state, appended to each trace line.</param>
     /// <param name="witness">Optional predicate; the result counts the visited states satisfying it.</param>
-    /// <param name="maxStates">Stop (unfinished) once this many states have been found.</param>
+    /// <param name="maxStates">Stop, unfinished, after the first BFS level at which more states than this have been found.</param>
     public static ExplorationResult<TState, TTransition> Explore<TState, TTransition, TKey>(
         TState initial,
         Func<TState, IEnumerable<(TTransition Transition, TState Next)>> successors,
