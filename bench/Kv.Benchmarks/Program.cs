@@ -8,7 +8,7 @@ using Kv.Benchmarks;
 // Modes:
 //   --throughput [--seconds S] [--only B]   plain Stopwatch loop over the same harness (no BenchmarkDotNet),
 //                                           S seconds per BatchCommandsMax variant (default 5), or only B
-//   --group-commit [--seconds S] [--writers N]  synced group commit vs one synced write at a time, with fsync time
+//   --group-commit [--seconds S] [--writers N] [--rounds R]  synced group commit vs one synced write at a time, with fsync time
 //   --quick                                 BenchmarkDotNet short job, in process (≈ 20 s for the 3 cases)
 //   (otherwise)                             BenchmarkDotNet default job, out of process (≈ 3.5 min)
 if (args.Contains("--throughput"))
@@ -28,7 +28,9 @@ if (args.Contains("--group-commit"))
     double seconds = secondsAt >= 0 ? double.Parse(args[secondsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 5;
     int writersAt = Array.IndexOf(args, "--writers");
     int writers = writersAt >= 0 ? int.Parse(args[writersAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 64;
-    await Kv.Benchmarks.Storage.GroupCommitRunner.RunAsync(seconds, writers);
+    int roundsAt = Array.IndexOf(args, "--rounds");
+    int rounds = roundsAt >= 0 ? int.Parse(args[roundsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 3;
+    await Kv.Benchmarks.Storage.GroupCommitRunner.RunAsync(seconds, writers, rounds);
     return;
 }
 
