@@ -1,0 +1,176 @@
+using Google.Protobuf;
+using Kv.Paxos;
+using Kv.Proto.V1;
+using Kv.Storage.Meta;
+using Kv.Storage.Mvcc;
+using RocksDbSharp;
+using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
+
+namespace Kv.Server.Ranges;
+
+/// <summary>
+/// The state machine of one range replica: applies the range's chosen commands, in slot order, to the node's MVCC
+/// data, with each command's leaseholder-assigned timestamp. Everything one application changes — versions, the
+/// client sessions that make retried writes apply once, and the applied index — goes into the caller's single
+/// WriteBatch, so after a crash the three agree and the log replays from the applied index.
+/// </summary>
+public sealed class RangeStateMachine
+{
+    private readonly ulong _rangeId;
+    private readonly MvccStore _mvcc;
+    private readonly MetaStore _meta;
+    private readonly Dictionary<long, (long Sequence, RangeCommandResult Result)> _sessions = new();
+
+    // Writes of the batch being built, so that a later command in the same batch reads them (the batch is not
+    // readable through RocksDB until it is written).
+    private readonly Dictionary<string, (bool Found, byte[] Value, StorageTimestamp Version)> _unwritten = new(StringComparer.Ordinal);
+
+    /// <summary>Loads the applied index and the client sessions persisted for the range.</summary>
+    public RangeStateMachine(ulong rangeId, KeySpan span, MvccStore mvcc, MetaStore meta)
+    {
+        _rangeId = rangeId;
+        Span = span;
+        _mvcc = mvcc;
+        _meta = meta;
+        AppliedUpTo = meta.TryGet(RangeStateKeys.Applied(rangeId), out var applied) ? BitConverter.ToInt64(applied) : 0;
+        foreach (var (key, value) in meta.List(RangeStateKeys.SessionPrefix(rangeId)))
+        {
+            long client = long.Parse(key.AsSpan(RangeStateKeys.SessionPrefix(rangeId).Length), System.Globalization.CultureInfo.InvariantCulture);
+            long sequence = BitConverter.ToInt64(value);
+            _sessions[client] = (sequence, RangeCommandResult.Parser.ParseFrom(value.AsSpan(8)));
+        }
+    }
+
+    /// <summary>The user keys this range owns.</summary>
+    public KeySpan Span { get; }
+
+    /// <summary>Every slot below this has been applied (as of the last batch handed out).</summary>
+    public long AppliedUpTo { get; private set; }
+
+    /// <summary>
+    /// Applies chosen entries, which must continue exactly at <see cref="AppliedUpTo"/>, into
+    /// <paramref name="batch"/>. The caller writes the batch; until then reads do not see the changes.
+    /// </summary>
+    public IReadOnlyList<AppliedCommand> Apply(WriteBatch batch, IReadOnlyList<ChosenEntry> entries)
+    {
+        var results = new List<AppliedCommand>();
+        _unwritten.Clear();
+        foreach (var entry in entries)
+        {
+            if (entry.Slot != AppliedUpTo)
+                throw new InvalidOperationException($"Range {_rangeId}: slot {entry.Slot} handed to the state machine, which expects {AppliedUpTo}.");
+            foreach (var command in entry.Value.Commands) results.Add(ApplyOne(batch, entry.Slot, command));
+            AppliedUpTo = entry.Slot + 1;
+        }
+        if (entries.Count > 0) _meta.Put(batch, RangeStateKeys.Applied(_rangeId), BitConverter.GetBytes(AppliedUpTo));
+        return results;
+    }
+
+    /// <summary>Reads a key at a timestamp from the node's MVCC data.</summary>
+    public MvccReadResult Read(ReadOnlySpan<byte> key, StorageTimestamp timestamp) => _mvcc.Get(key, timestamp);
+
+    private AppliedCommand ApplyOne(WriteBatch batch, long slot, Command command)
+    {
+        if (command.ClientId != 0 && _sessions.TryGetValue(command.ClientId, out var session) && command.Sequence <= session.Sequence)
+        {
+            // A retry of an applied write: answer as the first time, change nothing.
+            var original = command.Sequence == session.Sequence
+                ? session.Result
+                : new RangeCommandResult { Succeeded = false, Error = "a newer write of this client was already applied" };
+            return new AppliedCommand(slot, command.ClientId, command.Sequence, original, Duplicate: true);
+        }
+        RangeCommandResult result;
+        try
+        {
+            result = Execute(batch, RangeCommand.Parser.ParseFrom(command.Payload.Span));
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            // Every replica reaches the same verdict on the same bytes, so rejecting keeps them identical.
+            result = new RangeCommandResult { Succeeded = false, Error = $"malformed command: {e.Message}" };
+        }
+        if (command.ClientId != 0)
+        {
+            _sessions[command.ClientId] = (command.Sequence, result);
+            var stored = new byte[8 + result.CalculateSize()];
+            BitConverter.TryWriteBytes(stored, command.Sequence);
+            result.WriteTo(stored.AsSpan(8));
+            _meta.Put(batch, RangeStateKeys.Session(_rangeId, command.ClientId), stored);
+        }
+        return new AppliedCommand(slot, command.ClientId, command.Sequence, result, Duplicate: false);
+    }
+
+    private RangeCommandResult Execute(WriteBatch batch, RangeCommand command)
+    {
+        var ts = new StorageTimestamp(command.Timestamp?.WallNanos ?? 0, command.Timestamp?.Logical ?? 0);
+        if (ts <= StorageTimestamp.Zero) return new RangeCommandResult { Error = "command has no timestamp" };
+        var newVersion = new Proto.V1.Timestamp { WallNanos = ts.WallNanos, Logical = ts.Logical };
+        switch (command.OpCase)
+        {
+            case RangeCommand.OpOneofCase.Put:
+                if (!Span.Contains(command.Put.Key.Span)) return OutsideRange();
+                Put(batch, command.Put.Key.Span, command.Put.Value.Span, ts);
+                return new RangeCommandResult { Succeeded = true, NewVersion = newVersion };
+            case RangeCommand.OpOneofCase.Delete:
+            {
+                if (!Span.Contains(command.Delete.Key.Span)) return OutsideRange();
+                bool found = ReadCurrent(command.Delete.Key.Span, ts).Found;
+                if (found) Delete(batch, command.Delete.Key.Span, ts);
+                return new RangeCommandResult { Succeeded = true, Found = found, NewVersion = newVersion };
+            }
+            case RangeCommand.OpOneofCase.CompareAndSet:
+                return CompareAndSet(batch, command.CompareAndSet, ts, newVersion);
+            default:
+                return new RangeCommandResult { Error = "empty command" };
+        }
+    }
+
+    private RangeCommandResult CompareAndSet(WriteBatch batch, RangeCompareAndSet cas, StorageTimestamp ts, Proto.V1.Timestamp newVersion)
+    {
+        if (!Span.Contains(cas.Key.Span)) return OutsideRange();
+        var current = ReadCurrent(cas.Key.Span, ts);
+        bool holds = cas.ConditionCase switch
+        {
+            RangeCompareAndSet.ConditionOneofCase.ExpectAbsent => !current.Found,
+            RangeCompareAndSet.ConditionOneofCase.ExpectedVersion => current.Found
+                && current.Version == new StorageTimestamp(cas.ExpectedVersion.WallNanos, cas.ExpectedVersion.Logical),
+            RangeCompareAndSet.ConditionOneofCase.ExpectedValue => current.Found && cas.ExpectedValue.Span.SequenceEqual(current.Value),
+            _ => false,
+        };
+        if (!holds)
+        {
+            return new RangeCommandResult
+            {
+                Succeeded = false,
+                Found = current.Found,
+                CurrentValue = current.Found ? ByteString.CopyFrom(current.Value) : ByteString.Empty,
+                CurrentVersion = current.Found ? new Proto.V1.Timestamp { WallNanos = current.Version.WallNanos, Logical = current.Version.Logical } : null,
+            };
+        }
+        if (cas.HasNewValue) Put(batch, cas.Key.Span, cas.NewValue.Span, ts);
+        else if (current.Found) Delete(batch, cas.Key.Span, ts);
+        return new RangeCommandResult { Succeeded = true, Found = current.Found, NewVersion = newVersion };
+    }
+
+    private (bool Found, byte[] Value, StorageTimestamp Version) ReadCurrent(ReadOnlySpan<byte> key, StorageTimestamp ts)
+    {
+        if (_unwritten.TryGetValue(Convert.ToHexString(key), out var pending)) return pending;
+        var read = _mvcc.Get(key, ts);
+        return (read.HasValue, read.Value ?? [], read.VersionTimestamp);
+    }
+
+    private void Put(WriteBatch batch, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, StorageTimestamp ts)
+    {
+        _mvcc.Put(batch, key, value, ts);
+        _unwritten[Convert.ToHexString(key)] = (true, value.ToArray(), ts);
+    }
+
+    private void Delete(WriteBatch batch, ReadOnlySpan<byte> key, StorageTimestamp ts)
+    {
+        _mvcc.Delete(batch, key, ts);
+        _unwritten[Convert.ToHexString(key)] = (false, [], ts);
+    }
+
+    private RangeCommandResult OutsideRange() =>
+        new() { Succeeded = false, Error = $"key outside range {_rangeId} ({Span})" };
+}
