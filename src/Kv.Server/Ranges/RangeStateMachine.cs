@@ -32,7 +32,11 @@ public sealed class RangeStateMachine
         Span = span;
         _mvcc = mvcc;
         _meta = meta;
-        AppliedUpTo = meta.TryGet(RangeStateKeys.Applied(rangeId), out var applied) ? BitConverter.ToInt64(applied) : 0;
+        if (meta.TryGet(RangeStateKeys.Applied(rangeId), out var applied))
+        {
+            AppliedUpTo = BitConverter.ToInt64(applied);
+            LastAppliedTimestamp = new StorageTimestamp(BitConverter.ToInt64(applied.AsSpan(8)), BitConverter.ToInt32(applied.AsSpan(16)));
+        }
         foreach (var (key, value) in meta.List(RangeStateKeys.SessionPrefix(rangeId)))
         {
             long client = long.Parse(key.AsSpan(RangeStateKeys.SessionPrefix(rangeId).Length), System.Globalization.CultureInfo.InvariantCulture);
@@ -46,6 +50,13 @@ public sealed class RangeStateMachine
 
     /// <summary>Every slot below this has been applied (as of the last batch handed out).</summary>
     public long AppliedUpTo { get; private set; }
+
+    /// <summary>
+    /// The timestamp of the last applied write. Commands apply at a timestamp above it even if their proposer's
+    /// clock was behind (a new leaseholder may propose before it has applied its predecessor's commands), so
+    /// versions of the range always order as the log does. Every replica bumps alike: it depends only on the log.
+    /// </summary>
+    public StorageTimestamp LastAppliedTimestamp { get; private set; }
 
     /// <summary>
     /// Applies chosen entries, which must continue exactly at <see cref="AppliedUpTo"/>, into
@@ -62,7 +73,14 @@ public sealed class RangeStateMachine
             foreach (var command in entry.Value.Commands) results.Add(ApplyOne(batch, entry.Slot, command));
             AppliedUpTo = entry.Slot + 1;
         }
-        if (entries.Count > 0) _meta.Put(batch, RangeStateKeys.Applied(_rangeId), BitConverter.GetBytes(AppliedUpTo));
+        if (entries.Count > 0)
+        {
+            var state = new byte[20];
+            BitConverter.TryWriteBytes(state, AppliedUpTo);
+            BitConverter.TryWriteBytes(state.AsSpan(8), LastAppliedTimestamp.WallNanos);
+            BitConverter.TryWriteBytes(state.AsSpan(16), LastAppliedTimestamp.Logical);
+            _meta.Put(batch, RangeStateKeys.Applied(_rangeId), state);
+        }
         return results;
     }
 
@@ -104,6 +122,8 @@ public sealed class RangeStateMachine
     {
         var ts = new StorageTimestamp(command.Timestamp?.WallNanos ?? 0, command.Timestamp?.Logical ?? 0);
         if (ts <= StorageTimestamp.Zero) return new RangeCommandResult { Error = "command has no timestamp" };
+        if (ts <= LastAppliedTimestamp) ts = new StorageTimestamp(LastAppliedTimestamp.WallNanos, LastAppliedTimestamp.Logical + 1);
+        LastAppliedTimestamp = ts;
         var newVersion = new Proto.V1.Timestamp { WallNanos = ts.WallNanos, Logical = ts.Logical };
         switch (command.OpCase)
         {

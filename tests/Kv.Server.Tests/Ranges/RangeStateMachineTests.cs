@@ -123,4 +123,15 @@ public sealed class RangeStateMachineTests : IDisposable
         Apply(restarted, 1, Put(1, 2, 200, "e", "replayed"));
         Assert.Equal("replayed", Read(restarted, "e"));
     }
+
+    [Fact]
+    public void CommandWithAnOlderTimestamp_AppliesAboveTheLastOne_SoVersionsFollowTheLog()
+    {
+        var m = NewMachine();
+        Apply(m, 0, Put(1, 1, 500, "f", "first"));
+        var second = Apply(m, 1, Put(2, 1, 100, "f", "second")).Single(); // proposed by a leader whose clock lagged
+        Assert.True(second.Result.NewVersion.WallNanos == 500 && second.Result.NewVersion.Logical == 1);
+        Assert.Equal("second", Read(m, "f"));
+        Assert.Equal(new StorageTimestamp(500, 1), NewMachine().LastAppliedTimestamp);
+    }
 }
