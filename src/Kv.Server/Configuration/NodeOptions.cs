@@ -1,0 +1,90 @@
+using Kv.Server.Clock;
+
+namespace Kv.Server.Configuration;
+
+/// <summary>
+/// Everything a node is configured with. The defaults run a single-node cluster on localhost; docs/configuration.md
+/// lists each setting with its flag, environment variable and appsettings key. Built by
+/// <see cref="NodeConfiguration"/> from those sources, or directly in code (tests, the simulator), and checked by
+/// <see cref="Validate"/>.
+/// <para>
+/// One port: the node serves client, peer and admin gRPC on a single Kestrel HTTP/2 endpoint
+/// (<see cref="Listen"/>). One port is one thing to open, route and secure, and gRPC services are already told
+/// apart by their path. Metrics are separate (<see cref="MetricsListen"/>) because scrapers speak HTTP/1.1, which a
+/// cleartext HTTP/2-only endpoint cannot serve.
+/// </para>
+/// </summary>
+public sealed partial record NodeOptions
+{
+    private readonly string? _dataDirectory;
+
+    /// <summary>This node's id: positive, unique in the cluster, never reused.</summary>
+    public int NodeId { get; init; } = 1;
+
+    /// <summary>Where the node's RocksDB lives. Defaults to ./data/node-&lt;NodeId&gt;.</summary>
+    public string DataDirectory
+    {
+        get => _dataDirectory ?? Path.Combine(".", "data", $"node-{NodeId}");
+        init => _dataDirectory = value;
+    }
+
+    /// <summary>The one HTTP/2 endpoint for client, peer and admin gRPC (an address to bind, e.g. 0.0.0.0 in a pod).</summary>
+    public Uri Listen { get; init; } = new("http://127.0.0.1:7100");
+
+    /// <summary>The HTTP/1.1 endpoint for metrics and health scrapes; null disables it.</summary>
+    public Uri? MetricsListen { get; init; }
+
+    /// <summary>
+    /// The members of a new cluster, this node included, used only to bootstrap an empty data directory. Empty means a
+    /// single-node cluster.
+    /// </summary>
+    public IReadOnlyList<PeerEndpoint> Peers { get; init; } = [];
+
+    /// <summary>
+    /// URLs of members of an existing cluster to ask to add this node, instead of bootstrapping a new cluster. Used
+    /// only with an empty data directory; excludes <see cref="Peers"/>.
+    /// </summary>
+    public IReadOnlyList<Uri> Join { get; init; } = [];
+
+    /// <summary>The period of the Paxos tick: every protocol timeout is a whole number of ticks.</summary>
+    public int TickIntervalMs { get; init; } = 10;
+
+    /// <summary>Ticks without hearing a leader before a follower campaigns (default 1 s at the default tick).</summary>
+    public int ElectionTimeoutTicks { get; init; } = 100;
+
+    /// <summary>Ticks between a leader's heartbeats (default 100 ms at the default tick).</summary>
+    public int HeartbeatIntervalTicks { get; init; } = 10;
+
+    /// <summary>
+    /// ρ: every node's tick rate stays within (1 ± ρ) of real time. Leases are shortened by it (src/Kv.Paxos/PAXOS.md §5).
+    /// </summary>
+    public double ClockDriftBound { get; init; } = 0.1;
+
+    /// <summary>
+    /// The most a peer's timestamp may lead this node's wall clock before it is refused: the cluster's maximum clock
+    /// offset (<see cref="HybridLogicalClockOptions.ForwardJumpNanosMax"/>).
+    /// </summary>
+    public int ClockForwardJumpMsMax { get; init; } = 500;
+
+    /// <summary>
+    /// How far ahead the clock's upper bound is persisted (<see cref="HybridLogicalClockOptions.PersistAheadNanos"/>);
+    /// below <see cref="ClockForwardJumpMsMax"/>.
+    /// </summary>
+    public int ClockPersistAheadMs { get; init; } = 200;
+
+    /// <summary>The largest key accepted, in bytes.</summary>
+    public int KeyBytesMax { get; init; } = 4 * 1024;
+
+    /// <summary>The largest value accepted, in bytes.</summary>
+    public int ValueBytesMax { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>A range is split once its data exceeds this many bytes.</summary>
+    public long RangeSplitBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>The hybrid logical clock's limits, in its units.</summary>
+    public HybridLogicalClockOptions ToClockOptions() => new()
+    {
+        ForwardJumpNanosMax = ClockForwardJumpMsMax * 1_000_000L,
+        PersistAheadNanos = ClockPersistAheadMs * 1_000_000L,
+    };
+}

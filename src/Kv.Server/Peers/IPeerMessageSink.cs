@@ -1,0 +1,16 @@
+namespace Kv.Server.Peers;
+
+/// <summary>
+/// Where <see cref="PeerService"/> hands each received Paxos message: the node's router to its replicas.
+/// Registered in DI as a singleton.
+/// </summary>
+public interface IPeerMessageSink
+{
+    /// <summary>
+    /// Takes one message for group <paramref name="groupId"/> from node <paramref name="fromNode"/>. Called on the
+    /// receiving stream's thread, in the order the sender sent; the next batch is acknowledged only after this
+    /// returns for every message of the batch, so a slow sink slows its senders (back-pressure). A sink that must
+    /// not block should enqueue (into a bounded queue, dropping when full) and return.
+    /// </summary>
+    void Deliver(ulong fromNode, ulong groupId, Kv.Paxos.PaxosMessage message);
+}

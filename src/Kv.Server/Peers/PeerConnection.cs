@@ -1,0 +1,173 @@
+using System.Threading.Channels;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Wire = Kv.Proto.V1;
+
+namespace Kv.Server.Peers;
+
+/// <summary>
+/// The outbound side towards one remote node: a bounded queue that replicas fill without blocking, and one sender
+/// loop that keeps a single gRPC stream open to the node, reopening it with backoff when it fails.
+/// </summary>
+internal sealed partial class PeerConnection : IAsyncDisposable
+{
+    private readonly ulong _selfNodeId;
+    private readonly ulong _nodeId;
+    private readonly Func<ulong, Uri?> _resolveEndpoint;
+    private readonly PeerTransportOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<Outbound> _queue;
+    private readonly ReconnectBackoff _backoff;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    // One channel per peer, kept while the peer's endpoint stays the same; touched by the sender loop only.
+    private GrpcChannel? _channel;
+    private Uri? _channelEndpoint;
+
+    // Counters, written by the loop (and by Send for drops), read by Stats.
+    private long _messagesSent;
+    private long _messagesDropped;
+    private long _batchesSent;
+    private long _batchesAcked;
+    private long _reconnects;
+    private int _unackedBatches;
+    private int _unackedBatchesPeak;
+
+    public PeerConnection(ulong selfNodeId, ulong nodeId, Func<ulong, Uri?> resolveEndpoint, PeerTransportOptions options, ILogger logger)
+    {
+        _selfNodeId = selfNodeId;
+        _nodeId = nodeId;
+        _resolveEndpoint = resolveEndpoint;
+        _options = options;
+        _logger = logger;
+        // FullMode.Wait makes TryWrite fail (rather than block or evict) when full: Send drops the new message.
+        _queue = Channel.CreateBounded<Outbound>(new BoundedChannelOptions(options.OutboundMessagesMax)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = false,
+        });
+        _backoff = new ReconnectBackoff(options.ReconnectDelayMin, options.ReconnectDelayMax, new Random());
+    }
+
+    /// <summary>Starts the sender loop; called once, right after construction.</summary>
+    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
+
+    /// <summary>Queues a message without blocking; false (and counted) when the queue is full or closed.</summary>
+    public bool TryEnqueue(ulong groupId, Kv.Paxos.PaxosMessage message)
+    {
+        if (_queue.Writer.TryWrite(new Outbound(groupId, message))) return true;
+        Interlocked.Increment(ref _messagesDropped);
+        return false;
+    }
+
+    /// <summary>A reading of the counters.</summary>
+    public PeerStats Stats() => new(
+        _nodeId,
+        Interlocked.Read(ref _messagesSent),
+        Interlocked.Read(ref _messagesDropped),
+        Interlocked.Read(ref _batchesSent),
+        Interlocked.Read(ref _batchesAcked),
+        Interlocked.Read(ref _reconnects),
+        _queue.Reader.Count + (Volatile.Read(ref _carried) is null ? 0 : 1),
+        Volatile.Read(ref _unackedBatches),
+        Volatile.Read(ref _unackedBatchesPeak));
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        bool openedBefore = false;
+        long failuresInARow = 0;
+        try
+        {
+            while (true)
+            {
+                // Connect only when there is something to send, so that an idle or dead peer costs nothing.
+                if (_carried is null && !await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) return;
+                var endpoint = ResolveEndpoint();
+                if (endpoint is null)
+                {
+                    var wait = _backoff.Next();
+                    PeerLog.NoEndpoint(_logger, _nodeId, (long)wait.TotalMilliseconds);
+                    await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                if (openedBefore) Interlocked.Increment(ref _reconnects);
+                openedBefore = true;
+                bool acked;
+                Exception failure;
+                try
+                {
+                    (acked, failure) = await RunStreamAsync(ChannelFor(endpoint), endpoint, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // A bad endpoint (say, an unsupported scheme) or a failure to start the call: retry like any other.
+                    (acked, failure) = (false, e);
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+                // A peer that acknowledged something was alive: retry soon. One that never did backs off further.
+                if (acked)
+                {
+                    _backoff.Reset();
+                    failuresInARow = 0;
+                }
+                failuresInARow++;
+                var delay = _backoff.Next();
+                // The first failure is worth a warning; a dead peer's every retry is not.
+                if (failuresInARow == 1) PeerLog.StreamFailed(_logger, _nodeId, (long)delay.TotalMilliseconds, failure);
+                else PeerLog.StreamStillFailing(_logger, _nodeId, failuresInARow, (long)delay.TotalMilliseconds, failure.Message);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Disposal.
+        }
+    }
+
+    private Uri? ResolveEndpoint()
+    {
+        try
+        {
+            return _resolveEndpoint(_nodeId);
+        }
+        catch (Exception e)
+        {
+            // The address book is the host's; its failure must not end this loop.
+            PeerLog.ResolveFailed(_logger, _nodeId, e);
+            return null;
+        }
+    }
+
+    private GrpcChannel ChannelFor(Uri endpoint)
+    {
+        if (_channel is not null && _channelEndpoint == endpoint) return _channel;
+        _channel?.Dispose();
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = _options.ConnectTimeout,
+            KeepAlivePingDelay = _options.KeepAlivePingDelay,
+            KeepAlivePingTimeout = _options.KeepAlivePingTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            // One stream per peer needs one connection.
+            EnableMultipleHttp2Connections = false,
+        };
+        _channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        _channelEndpoint = endpoint;
+        return _channel;
+    }
+
+    /// <summary>Stops the loop and closes the stream; messages still queued are discarded.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _channel?.Dispose();
+        _stop.Dispose();
+    }
+
+    private readonly record struct Outbound(ulong GroupId, Kv.Paxos.PaxosMessage Message);
+}

@@ -1,0 +1,72 @@
+using Grpc.Core;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Wire = Kv.Proto.V1;
+
+namespace Kv.Server.Peers;
+
+/// <summary>
+/// The receiving end of peer streams: reads each batch, hands its messages to the <see cref="IPeerMessageSink"/>
+/// in order, then acknowledges it. Acknowledging only after delivery is what bounds the sender's in-flight window
+/// by the sink's speed. A malformed message is logged and skipped; the rest of its batch is still delivered.
+/// </summary>
+public sealed class PeerService(
+    IPeerMessageSink sink, IHostApplicationLifetime lifetime, ILogger<PeerService> logger, PeerLocalNode? localNode = null)
+    : Wire.Peer.PeerBase
+{
+    /// <inheritdoc />
+    public override async Task Stream(
+        IAsyncStreamReader<Wire.PeerBatch> requestStream, IServerStreamWriter<Wire.PeerBatchAck> responseStream, ServerCallContext context)
+    {
+        // Streams are long-lived: end them when the node stops rather than holding up its shutdown.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        ulong batchesReceived = 0;
+        try
+        {
+            while (await requestStream.MoveNext(stop.Token).ConfigureAwait(false))
+            {
+                var batch = requestStream.Current;
+                if (localNode is not null && batch.ToNode != localNode.NodeId)
+                {
+                    PeerLog.Misrouted(logger, batch.FromNode, batch.ToNode, localNode.NodeId);
+                    throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                        $"This is node {localNode.NodeId}, not node {batch.ToNode}."));
+                }
+                Deliver(batch);
+                batchesReceived++;
+                await responseStream.WriteAsync(new Wire.PeerBatchAck { BatchesReceived = batchesReceived }, stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && stop.IsCancellationRequested)
+        {
+            // The sender went away or this node is stopping; the sender reconnects.
+        }
+    }
+
+    private void Deliver(Wire.PeerBatch batch)
+    {
+        foreach (var wire in batch.Messages)
+        {
+            ulong groupId;
+            Kv.Paxos.PaxosMessage message;
+            try
+            {
+                (groupId, message) = PaxosMessageCodec.FromProto(wire);
+            }
+            catch (InvalidDataException e)
+            {
+                PeerLog.DecodeFailed(logger, batch.FromNode, e);
+                continue;
+            }
+            try
+            {
+                sink.Deliver(batch.FromNode, groupId, message);
+            }
+            catch (Exception e)
+            {
+                // One message's failure must not cut the stream of every group this peer shares with us.
+                PeerLog.SinkFailed(logger, batch.FromNode, groupId, e);
+            }
+        }
+    }
+}

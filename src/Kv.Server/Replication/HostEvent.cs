@@ -1,0 +1,18 @@
+using Kv.Paxos;
+using Kv.Storage.Mvcc;
+
+namespace Kv.Server.Replication;
+
+/// <summary>An input to the host's loop. The loop is the only code that touches replicas.</summary>
+internal abstract record HostEvent;
+
+internal sealed record TickEvent : HostEvent
+{
+    public static readonly TickEvent Instance = new();
+}
+
+internal sealed record PeerMessageEvent(ulong GroupId, PaxosMessage Message) : HostEvent;
+
+internal sealed record ProposeEvent(ulong RangeId, Command Command, TaskCompletionSource<Proto.V1.RangeCommandResult> Completion) : HostEvent;
+
+internal sealed record ReadEvent(ulong RangeId, byte[] Key, TaskCompletionSource<MvccReadResult> Completion) : HostEvent;

@@ -1,0 +1,16 @@
+using Kv.Paxos;
+using Kv.Server.Ranges;
+using Kv.Storage.Mvcc;
+
+namespace Kv.Server.Replication;
+
+/// <summary>A range as the host runs it: its Paxos replica, its state machine, and requests waiting on them.</summary>
+internal sealed class HostedRange(ulong rangeId, Replica core, RangeStateMachine stateMachine)
+{
+    public ulong RangeId { get; } = rangeId;
+    public Replica Core { get; } = core;
+    public RangeStateMachine StateMachine { get; } = stateMachine;
+    public Dictionary<(long Client, long Sequence), TaskCompletionSource<Proto.V1.RangeCommandResult>> PendingWrites { get; } = new();
+    public Dictionary<long, (byte[] Key, TaskCompletionSource<MvccReadResult> Completion)> PendingReads { get; } = new();
+    public long NextReadId { get; set; }
+}

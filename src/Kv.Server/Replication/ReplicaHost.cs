@@ -1,0 +1,291 @@
+using System.Threading.Channels;
+using Kv.Paxos;
+using Kv.Server.Peers;
+using Kv.Server.Ranges;
+using Kv.Storage;
+using Kv.Storage.GroupCommit;
+using Kv.Storage.Meta;
+using Kv.Storage.Mvcc;
+using Kv.Storage.Paxos;
+using Microsoft.Extensions.Logging;
+using RocksDbSharp;
+using PaxosConfiguration = Kv.Paxos.Configuration;
+using RangeCommandResult = Kv.Proto.V1.RangeCommandResult;
+using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
+
+namespace Kv.Server.Replication;
+
+/// <summary>
+/// Runs the node's range replicas. One loop owns every replica: it takes ticks, peer messages, proposals and
+/// reads from a bounded queue, steps the replicas, then handles their Readies together — the durable parts of
+/// all of them in ONE group-committed synced write, and only after it returns the messages, the applied
+/// commands (one unsynced write: the log replays whatever a crash loses) and the answers to clients.
+/// While that write runs, new events queue up, so the next round batches more: group commit across ranges.
+/// </summary>
+public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
+{
+    private readonly ulong _nodeId;
+    private readonly NodeStore _store;
+    private readonly MvccStore _mvcc;
+    private readonly MetaStore _meta;
+    private readonly PaxosStateStore _paxosState;
+    private readonly GroupCommitter _committer;
+    private readonly IPeerSender _sender;
+    private readonly Func<int, ReplicaOptions> _options;
+    private readonly ILogger _logger;
+    private readonly Channel<HostEvent> _events;
+    private readonly Dictionary<ulong, HostedRange> _ranges = new();
+    private readonly Random _random;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+    private Task _ticker = Task.CompletedTask;
+
+    /// <summary>Creates the host; add ranges, then <see cref="Start"/>.</summary>
+    public ReplicaHost(ulong nodeId, NodeStore store, MvccStore mvcc, GroupCommitter committer, IPeerSender sender,
+        Func<int, ReplicaOptions> options, ILogger logger, int eventsMax = 100_000)
+    {
+        _nodeId = nodeId;
+        _store = store;
+        _mvcc = mvcc;
+        _meta = new MetaStore(store);
+        _paxosState = new PaxosStateStore(store, committer);
+        _committer = committer;
+        _sender = sender;
+        _options = options;
+        _logger = logger;
+        _random = new Random(unchecked((int)nodeId * 7919 + Environment.TickCount));
+        _events = Channel.CreateBounded<HostEvent>(new BoundedChannelOptions(eventsMax) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    }
+
+    /// <summary>The replica id this node has in every group.</summary>
+    private int ReplicaId => checked((int)_nodeId);
+
+    /// <summary>
+    /// Adds a range replica: restarts it from what is stored, or bootstraps it with <paramref name="initial"/>
+    /// (persisting its genesis state first). Call before <see cref="Start"/>.
+    /// </summary>
+    public void AddRange(ulong rangeId, KeySpan span, PaxosConfiguration initial)
+    {
+        long group = checked((long)rangeId);
+        var state = _paxosState.Load(group);
+        if (state is null || state.Snapshot.Configurations.Count == 0)
+        {
+            state = PersistentState.Bootstrap(initial);
+            using var batch = new WriteBatch();
+            _paxosState.AddToBatch(batch, group, new Ready { HardState = state.HardState, Snapshot = state.Snapshot });
+            _store.Db.Write(batch, _store.SyncWrite);
+        }
+        var machine = new RangeStateMachine(rangeId, span, _mvcc, _meta);
+        var core = new Replica(_options(ReplicaId), state, new Random(_random.Next()), appliedUpTo: machine.AppliedUpTo);
+        _ranges[rangeId] = new HostedRange(rangeId, core, machine);
+    }
+
+    /// <summary>Starts the loop and the ticker.</summary>
+    public void Start(TimeSpan tickInterval)
+    {
+        _loop = Task.Run(() => RunAsync(_stop.Token));
+        _ticker = Task.Run(() => TickAsync(tickInterval, _stop.Token));
+    }
+
+    /// <summary>What a range replica looks like now (read without the loop: for status pages and tests).</summary>
+    public (bool IsLeader, int? LeaderHint, long ChosenPrefix, long AppliedUpTo) Status(ulong rangeId)
+    {
+        var r = _ranges[rangeId];
+        return (r.Core.IsLeader, r.Core.LeaderHint, r.Core.ChosenPrefix, r.StateMachine.AppliedUpTo);
+    }
+
+    /// <summary>
+    /// Proposes a command of the range and completes with its result once it is chosen and applied here.
+    /// Throws <see cref="NotLeaderException"/> when this replica does not lead the range.
+    /// </summary>
+    public async Task<RangeCommandResult> ProposeAsync(ulong rangeId, Command command, CancellationToken cancellationToken)
+    {
+        var completion = new TaskCompletionSource<RangeCommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _events.Writer.WriteAsync(new ProposeEvent(rangeId, command, completion), cancellationToken).ConfigureAwait(false);
+        return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a key linearizably: under the leader's lease, or after a read-index round.</summary>
+    public async Task<MvccReadResult> ReadAsync(ulong rangeId, byte[] key, CancellationToken cancellationToken)
+    {
+        var completion = new TaskCompletionSource<MvccReadResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _events.Writer.WriteAsync(new ReadEvent(rangeId, key, completion), cancellationToken).ConfigureAwait(false);
+        return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public void Deliver(ulong fromNode, ulong groupId, PaxosMessage message)
+    {
+        // Never block the transport: a full queue drops the message, which Paxos tolerates.
+        _events.Writer.TryWrite(new PeerMessageEvent(groupId, message));
+    }
+
+    private async Task TickAsync(TimeSpan interval, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+                _events.Writer.TryWrite(TickEvent.Instance);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        var touched = new HashSet<HostedRange>();
+        var reader = _events.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            {
+                touched.Clear();
+                int taken = 0;
+                while (taken++ < 10_000 && reader.TryRead(out var e)) Handle(e, touched);
+                await HandleReadiesAsync(touched).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            _logger.LogCritical(e, "Node {Node}: the replica loop failed; the node stops serving", _nodeId);
+            throw;
+        }
+    }
+
+    private void Handle(HostEvent e, HashSet<HostedRange> touched)
+    {
+        switch (e)
+        {
+            case TickEvent:
+                foreach (var r in _ranges.Values)
+                {
+                    r.Core.Tick();
+                    touched.Add(r);
+                }
+                break;
+            case PeerMessageEvent m when _ranges.TryGetValue(m.GroupId, out var r):
+                r.Core.Step(m.Message);
+                touched.Add(r);
+                break;
+            case ProposeEvent p:
+                Propose(p, touched);
+                break;
+            case ReadEvent read:
+                Read(read, touched);
+                break;
+        }
+    }
+
+    private void Propose(ProposeEvent p, HashSet<HostedRange> touched)
+    {
+        if (!_ranges.TryGetValue(p.RangeId, out var r))
+        {
+            p.Completion.TrySetException(new KeyNotFoundException($"Range {p.RangeId} is not hosted on node {_nodeId}."));
+            return;
+        }
+        var status = r.Core.Propose(p.Command);
+        if (status != RequestStatus.Accepted)
+        {
+            p.Completion.TrySetException(status == RequestStatus.NotLeader
+                ? new NotLeaderException(p.RangeId, r.Core.LeaderHint)
+                : new InvalidOperationException($"Range {p.RangeId} refused the proposal: {status}."));
+            return;
+        }
+        // A retry of a write still in flight replaces the older waiter: both are the same write.
+        if (r.PendingWrites.Remove((p.Command.ClientId, p.Command.Sequence), out var older))
+            older.TrySetCanceled();
+        r.PendingWrites[(p.Command.ClientId, p.Command.Sequence)] = p.Completion;
+        touched.Add(r);
+    }
+
+    private void Read(ReadEvent read, HashSet<HostedRange> touched)
+    {
+        if (!_ranges.TryGetValue(read.RangeId, out var r))
+        {
+            read.Completion.TrySetException(new KeyNotFoundException($"Range {read.RangeId} is not hosted on node {_nodeId}."));
+            return;
+        }
+        long id = ++r.NextReadId;
+        var status = r.Core.RequestRead(id);
+        if (status != RequestStatus.Accepted)
+        {
+            read.Completion.TrySetException(new NotLeaderException(read.RangeId, r.Core.LeaderHint));
+            return;
+        }
+        r.PendingReads[id] = (read.Key, read.Completion);
+        touched.Add(r);
+    }
+
+    private async Task HandleReadiesAsync(HashSet<HostedRange> touched)
+    {
+        var readies = new List<(HostedRange Range, Ready Ready)>();
+        foreach (var r in touched)
+        {
+            var ready = r.Core.TakeReady();
+            if (!ready.IsEmpty) readies.Add((r, ready));
+        }
+        if (readies.Count == 0) return;
+        if (readies.Exists(x => x.Ready.MustSync))
+        {
+            await _committer.CommitAsync(readies, (batch, all) =>
+            {
+                foreach (var (range, ready) in all)
+                    if (ready.MustSync) _paxosState.AddToBatch(batch, checked((long)range.RangeId), ready);
+            }).ConfigureAwait(false);
+        }
+        // Durable: now the replies may leave and the chosen commands may be applied.
+        using var applyBatch = new WriteBatch();
+        var applied = new List<(HostedRange Range, IReadOnlyList<AppliedCommand> Results)>();
+        foreach (var (range, ready) in readies)
+        {
+            foreach (var m in ready.Messages) _sender.Send((ulong)m.To, range.RangeId, m);
+            if (ready.SnapshotToApply is not null)
+                _logger.LogError("Range {Range}: snapshot installation over the network is not implemented yet", range.RangeId);
+            if (ready.Chosen.Count > 0) applied.Add((range, range.StateMachine.Apply(applyBatch, ready.Chosen)));
+        }
+        if (applied.Count > 0) _store.Db.Write(applyBatch);
+        foreach (var (range, results) in applied)
+            foreach (var result in results)
+                if (range.PendingWrites.Remove((result.ClientId, result.Sequence), out var waiter))
+                    waiter.TrySetResult(result.Result);
+        foreach (var (range, ready) in readies) CompleteReads(range, ready);
+    }
+
+    private void CompleteReads(HostedRange range, Ready ready)
+    {
+        foreach (var read in ready.ReadsReady)
+            if (range.PendingReads.Remove(read.ReadId, out var pending))
+                pending.Completion.TrySetResult(range.StateMachine.Read(pending.Key, StorageTimestamp.Max));
+        foreach (long failed in ready.ReadsFailed)
+            if (range.PendingReads.Remove(failed, out var pending))
+                pending.Completion.TrySetException(new NotLeaderException(range.RangeId, range.Core.LeaderHint));
+        foreach (var abandoned in ready.AbandonedProposals)
+            if (range.PendingWrites.Remove((abandoned.ClientId, abandoned.Sequence), out var waiter))
+                waiter.TrySetException(new NotLeaderException(range.RangeId, range.Core.LeaderHint));
+    }
+
+    /// <summary>Stops the loop and the ticker; pending requests are cancelled.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _events.Writer.TryComplete();
+        try
+        {
+            await Task.WhenAll(_loop, _ticker).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        foreach (var r in _ranges.Values)
+        {
+            foreach (var w in r.PendingWrites.Values) w.TrySetCanceled();
+            foreach (var (_, c) in r.PendingReads.Values) c.TrySetCanceled();
+        }
+        _stop.Dispose();
+    }
+}
