@@ -84,6 +84,19 @@ public sealed class RangeStateMachine
         return results;
     }
 
+    /// <summary>Scans a page of the range's latest committed versions, clipped to the range.</summary>
+    public MvccScanPage Scan(KeySpan span, int limit, bool reverse, byte[]? resumeKey) =>
+        _mvcc.Scan(Clip(span), StorageTimestamp.Max, limit, reverse, resumeKey);
+
+    private KeySpan Clip(KeySpan span)
+    {
+        byte[] start = Compare(span.Start, Span.Start) >= 0 ? span.Start : Span.Start;
+        byte[]? end = span.End is null ? Span.End : Span.End is null ? span.End : Compare(span.End, Span.End) <= 0 ? span.End : Span.End;
+        return new KeySpan(start, end);
+    }
+
+    private static int Compare(byte[] a, byte[] b) => a.AsSpan().SequenceCompareTo(b);
+
     /// <summary>Reads a key at a timestamp from the node's MVCC data.</summary>
     public MvccReadResult Read(ReadOnlySpan<byte> key, StorageTimestamp timestamp) => _mvcc.Get(key, timestamp);
 

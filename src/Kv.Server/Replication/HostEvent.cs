@@ -15,4 +15,5 @@ internal sealed record PeerMessageEvent(ulong GroupId, PaxosMessage Message) : H
 
 internal sealed record ProposeEvent(ulong RangeId, Command Command, TaskCompletionSource<Proto.V1.RangeCommandResult> Completion) : HostEvent;
 
-internal sealed record ReadEvent(ulong RangeId, byte[] Key, TaskCompletionSource<MvccReadResult> Completion) : HostEvent;
+/// <summary>A linearizable read: <see cref="Read"/> runs on the loop once the read is confirmed and applied.</summary>
+internal sealed record ReadEvent(ulong RangeId, Func<Ranges.RangeStateMachine, object> Read, TaskCompletionSource<object> Completion) : HostEvent;

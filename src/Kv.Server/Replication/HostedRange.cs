@@ -1,6 +1,5 @@
 using Kv.Paxos;
 using Kv.Server.Ranges;
-using Kv.Storage.Mvcc;
 
 namespace Kv.Server.Replication;
 
@@ -11,6 +10,6 @@ internal sealed class HostedRange(ulong rangeId, Replica core, RangeStateMachine
     public Replica Core { get; } = core;
     public RangeStateMachine StateMachine { get; } = stateMachine;
     public Dictionary<(long Client, long Sequence), TaskCompletionSource<Proto.V1.RangeCommandResult>> PendingWrites { get; } = new();
-    public Dictionary<long, (byte[] Key, TaskCompletionSource<MvccReadResult> Completion)> PendingReads { get; } = new();
+    public Dictionary<long, (Func<RangeStateMachine, object> Read, TaskCompletionSource<object> Completion)> PendingReads { get; } = new();
     public long NextReadId { get; set; }
 }

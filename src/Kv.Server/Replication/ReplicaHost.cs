@@ -106,10 +106,17 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     }
 
     /// <summary>Reads a key linearizably: under the leader's lease, or after a read-index round.</summary>
-    public async Task<MvccReadResult> ReadAsync(ulong rangeId, byte[] key, CancellationToken cancellationToken)
+    public async Task<MvccReadResult> ReadAsync(ulong rangeId, byte[] key, CancellationToken cancellationToken) =>
+        (MvccReadResult)await LinearizableAsync(rangeId, m => m.Read(key, StorageTimestamp.Max), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Scans a page of the range linearizably (latest committed versions).</summary>
+    public async Task<MvccScanPage> ScanAsync(ulong rangeId, KeySpan span, int limit, bool reverse, byte[]? resumeKey, CancellationToken cancellationToken) =>
+        (MvccScanPage)await LinearizableAsync(rangeId, m => m.Scan(span, limit, reverse, resumeKey), cancellationToken).ConfigureAwait(false);
+
+    private async Task<object> LinearizableAsync(ulong rangeId, Func<RangeStateMachine, object> read, CancellationToken cancellationToken)
     {
-        var completion = new TaskCompletionSource<MvccReadResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _events.Writer.WriteAsync(new ReadEvent(rangeId, key, completion), cancellationToken).ConfigureAwait(false);
+        var completion = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _events.Writer.WriteAsync(new ReadEvent(rangeId, read, completion), cancellationToken).ConfigureAwait(false);
         return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -217,7 +224,7 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             read.Completion.TrySetException(new NotLeaderException(read.RangeId, r.Core.LeaderHint));
             return;
         }
-        r.PendingReads[id] = (read.Key, read.Completion);
+        r.PendingReads[id] = (read.Read, read.Completion);
         touched.Add(r);
     }
 
@@ -260,7 +267,16 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     {
         foreach (var read in ready.ReadsReady)
             if (range.PendingReads.Remove(read.ReadId, out var pending))
-                pending.Completion.TrySetResult(range.StateMachine.Read(pending.Key, StorageTimestamp.Max));
+            {
+                try
+                {
+                    pending.Completion.TrySetResult(pending.Read(range.StateMachine));
+                }
+                catch (Exception e)
+                {
+                    pending.Completion.TrySetException(e); // e.g. corruption found while reading: fail this read only
+                }
+            }
         foreach (long failed in ready.ReadsFailed)
             if (range.PendingReads.Remove(failed, out var pending))
                 pending.Completion.TrySetException(new NotLeaderException(range.RangeId, range.Core.LeaderHint));
