@@ -43,6 +43,7 @@ public sealed partial class Replica
             (fresh ??= []).Add(new ProposedSlot(slot, value));
         }
         if (fresh is not null) SendAccepts(fresh, recipientFilter: null);
+        AdvanceChosenPrefix(); // a group of one chooses its own proposals at once
         if (leader.ReadRoundRequested)
         {
             leader.ReadRoundRequested = false;

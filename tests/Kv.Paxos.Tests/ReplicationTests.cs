@@ -99,4 +99,19 @@ public class ReplicationTests
             if (sessions.ShouldApply(x, out _)) { applied++; sessions.Record(x, []); }
         Assert.Equal(1, applied);
     }
+
+    [Fact]
+    public void GroupOfOne_ChoosesAndAppliesItsOwnProposals()
+    {
+        var c = new TestCluster(1);
+        var leader = c.ElectLeader();
+        for (int i = 1; i <= 5; i++) leader.Propose(TestCluster.Cmd(1, i));
+        c.Pump(leader.Id);
+        Assert.Equal(5, c.Commands(leader.Id).Count);
+        var ready = c.Readies[leader.Id][^1];
+        Assert.NotEmpty(ready.Entries); // persisted in the same Ready that applies them: the host writes first
+        leader.RequestRead(1);
+        c.Pump(leader.Id);
+        Assert.Contains(c.ReadsReady[leader.Id], r => r.ReadId == 1);
+    }
 }

@@ -1,0 +1,147 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Kv.Server.Configuration;
+using Wire = Kv.Proto.V1;
+
+namespace Kv.Server.Api;
+
+/// <summary>
+/// Checks client requests before anything is proposed or read, and throws the status that names the first offending
+/// field: INVALID_ARGUMENT with an <c>InvalidArgument</c> detail, or UNIMPLEMENTED for what the API defines but this
+/// node does not serve yet (SNAPSHOT reads). Prefix arguments qualify field names inside a batch
+/// (<c>operations[2].put.</c>).
+/// </summary>
+internal sealed class KvRequestValidator(NodeOptions nodeOptions, KvApiLimits limits)
+{
+    /// <summary>Checks a get.</summary>
+    public void Get(Wire.GetRequest request, string prefix = "")
+    {
+        Key(request.Key, prefix + "key");
+        Consistency(request.Consistency, request.ReadTimestamp, prefix);
+    }
+
+    /// <summary>Checks a put.</summary>
+    public void Put(Wire.PutRequest request, string prefix = "")
+    {
+        Key(request.Key, prefix + "key");
+        Value(request.Value, prefix + "value");
+        WriteId(request.WriteId, prefix + "write_id");
+    }
+
+    /// <summary>Checks a delete.</summary>
+    public void Delete(Wire.DeleteRequest request, string prefix = "")
+    {
+        Key(request.Key, prefix + "key");
+        WriteId(request.WriteId, prefix + "write_id");
+    }
+
+    /// <summary>Checks a compare-and-set: a key, exactly one meaningful condition, sizes, the write id.</summary>
+    public void CompareAndSet(Wire.CompareAndSetRequest request)
+    {
+        Key(request.Key, "key");
+        switch (request.ConditionCase)
+        {
+            case Wire.CompareAndSetRequest.ConditionOneofCase.None:
+                throw KvErrors.InvalidArgument("condition", "exactly one of expect_absent, expected_version, expected_value must be set");
+            case Wire.CompareAndSetRequest.ConditionOneofCase.ExpectAbsent when !request.ExpectAbsent:
+                throw KvErrors.InvalidArgument("expect_absent",
+                    "must be true when set; to require a present key, use expected_version or expected_value");
+            case Wire.CompareAndSetRequest.ConditionOneofCase.ExpectedVersion:
+                Version(request.ExpectedVersion, "expected_version");
+                break;
+            case Wire.CompareAndSetRequest.ConditionOneofCase.ExpectedValue:
+                Value(request.ExpectedValue, "expected_value");
+                break;
+        }
+        if (request.HasNewValue) Value(request.NewValue, "new_value");
+        WriteId(request.WriteId, "write_id");
+    }
+
+    /// <summary>
+    /// Checks a scan. Its bounds may be one byte longer than a key, so that a forward <c>resume_key</c> (the key
+    /// after a maximal last key: that key and a 0 byte) is a valid start.
+    /// </summary>
+    public void Scan(Wire.ScanRequest request)
+    {
+        int boundBytesMax = nodeOptions.KeyBytesMax + 1;
+        if (request.StartKey.Length > boundBytesMax)
+            throw KvErrors.InvalidArgument("start_key", $"{request.StartKey.Length} bytes; at most {boundBytesMax}");
+        if (request.EndKey.Length > boundBytesMax)
+            throw KvErrors.InvalidArgument("end_key", $"{request.EndKey.Length} bytes; at most {boundBytesMax}");
+        if (request.EndKey.Length > 0 && request.StartKey.Span.SequenceCompareTo(request.EndKey.Span) >= 0)
+            throw KvErrors.InvalidArgument("end_key", "must be above start_key (or empty for no upper bound)");
+        if (request.Limit > limits.ScanLimitMax)
+            throw KvErrors.InvalidArgument("limit", $"{request.Limit}; at most {limits.ScanLimitMax} (0 for the default {limits.ScanLimitDefault})");
+        Consistency(request.Consistency, request.ReadTimestamp, "");
+    }
+
+    /// <summary>Checks every operation of a batch before any is applied.</summary>
+    public void Batch(Wire.BatchRequest request)
+    {
+        if (request.Operations.Count > limits.BatchOperationsMax)
+            throw KvErrors.InvalidArgument("operations", $"{request.Operations.Count} operations; at most {limits.BatchOperationsMax}");
+        for (int i = 0; i < request.Operations.Count; i++)
+        {
+            var op = request.Operations[i];
+            string prefix = $"operations[{i}].";
+            switch (op.OpCase)
+            {
+                case Wire.BatchOperation.OpOneofCase.Get:
+                    Get(op.Get, prefix + "get.");
+                    break;
+                case Wire.BatchOperation.OpOneofCase.Put:
+                    Put(op.Put, prefix + "put.");
+                    break;
+                case Wire.BatchOperation.OpOneofCase.Delete:
+                    Delete(op.Delete, prefix + "delete.");
+                    break;
+                default:
+                    throw KvErrors.InvalidArgument($"operations[{i}]", "no operation set (one of get, put, delete)");
+            }
+        }
+    }
+
+    private void Key(ByteString key, string field)
+    {
+        if (key.IsEmpty) throw KvErrors.InvalidArgument(field, "must not be empty");
+        if (key.Length > nodeOptions.KeyBytesMax)
+            throw KvErrors.InvalidArgument(field, $"{key.Length} bytes; at most {nodeOptions.KeyBytesMax}");
+    }
+
+    private void Value(ByteString value, string field)
+    {
+        if (value.Length > nodeOptions.ValueBytesMax)
+            throw KvErrors.InvalidArgument(field, $"{value.Length} bytes; at most {nodeOptions.ValueBytesMax}");
+    }
+
+    private static void Version(Wire.Timestamp version, string field)
+    {
+        if (version.WallNanos < 0 || version.Logical < 0 || (version.WallNanos == 0 && version.Logical == 0))
+            throw KvErrors.InvalidArgument(field, $"{version.WallNanos}.{version.Logical} is not a version (a positive timestamp)");
+    }
+
+    private static void WriteId(Wire.WriteId? writeId, string field)
+    {
+        if (writeId is null) return;
+        if (writeId.ClientId > long.MaxValue)
+            throw KvErrors.InvalidArgument(field + ".client_id", $"{writeId.ClientId}; at most {long.MaxValue}");
+        if (writeId.Sequence > long.MaxValue)
+            throw KvErrors.InvalidArgument(field + ".sequence", $"{writeId.Sequence}; at most {long.MaxValue}");
+    }
+
+    private static void Consistency(Wire.ReadConsistency consistency, Wire.Timestamp? readTimestamp, string prefix)
+    {
+        switch (consistency)
+        {
+            case Wire.ReadConsistency.Linearizable:
+                if (readTimestamp is not null)
+                    throw KvErrors.InvalidArgument(prefix + "read_timestamp", "only with READ_CONSISTENCY_SNAPSHOT");
+                break;
+            case Wire.ReadConsistency.Snapshot:
+                throw KvErrors.Plain(StatusCode.Unimplemented,
+                    $"{prefix}consistency: READ_CONSISTENCY_SNAPSHOT is not served yet (it needs closed timestamps); use READ_CONSISTENCY_LINEARIZABLE");
+            default:
+                throw KvErrors.InvalidArgument(prefix + "consistency", $"unknown value {(int)consistency}");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using Grpc.AspNetCore.Server;
+using Kv.Server.Configuration;
+
+namespace Kv.Server.Api;
+
+/// <summary>How a node's gRPC server must be set up for the client API.</summary>
+public static class KvServerSetup
+{
+    /// <summary>
+    /// The largest request message the server accepts: one maximal key and value plus
+    /// <see cref="KvApiLimits.RequestOverheadBytes"/>. gRPC's default (4 MiB) would refuse a maximal value with
+    /// RESOURCE_EXHAUSTED before the service sees it.
+    /// </summary>
+    public static int RequestBytesMax(NodeOptions nodeOptions, KvApiLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(nodeOptions);
+        return checked(nodeOptions.KeyBytesMax + nodeOptions.ValueBytesMax + (limits ?? new KvApiLimits()).RequestOverheadBytes);
+    }
+
+    /// <summary>
+    /// Applies the client API's needs to the server-wide gRPC options: call as
+    /// <c>services.AddGrpc(o =&gt; KvServerSetup.ConfigureGrpc(o, nodeOptions))</c>. It sets
+    /// <see cref="GrpcServiceOptions.MaxReceiveMessageSize"/> to <see cref="RequestBytesMax"/>, never lowering a larger
+    /// setting. Null counts as not set: it is what the options hold until gRPC's own setup applies its 4 MiB default,
+    /// which may run after this callback. The limit is server-wide, so peer streams get the same room.
+    /// Send size stays unlimited on the server: responses are bounded by the API's own limits.
+    /// </summary>
+    public static void ConfigureGrpc(GrpcServiceOptions options, NodeOptions nodeOptions, KvApiLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        int required = RequestBytesMax(nodeOptions, limits);
+        if (options.MaxReceiveMessageSize is not { } current || current < required) options.MaxReceiveMessageSize = required;
+    }
+}

@@ -1,0 +1,99 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Kv.Server.Replication;
+using Kv.Storage.Mvcc;
+using Wire = Kv.Proto.V1;
+
+namespace Kv.Server.Api;
+
+public sealed partial class KvService
+{
+    /// <summary>
+    /// One page of a scan, within one range. An empty <c>end_key</c> means no upper bound; a page never crosses a
+    /// range boundary, so when the range ends before the scan does, <c>resume_key</c> points at the next range.
+    /// <para>
+    /// Forward: the page covers [start, min(end, range end)); <c>resume_key</c> is the key right after the page's
+    /// last entry (that key and a 0 byte) when the page is full, else the range's end when the scan goes on past
+    /// it, else empty. Send it as the next <c>start_key</c>. Reverse: the page covers [max(start, range start),
+    /// end) from the top; <c>resume_key</c> is the page's last (lowest) key when full, else the range's start when
+    /// the scan goes on below it, else empty. Send it as the next <c>end_key</c>.
+    /// </para>
+    /// </summary>
+    private async Task<Wire.ScanResponse> ScanCoreAsync(Wire.ScanRequest request, CancellationToken ct)
+    {
+        byte[] start = request.StartKey.ToByteArray();
+        byte[]? end = request.EndKey.IsEmpty ? null : request.EndKey.ToByteArray();
+        var route = request.Reverse && end is not null ? _locator.LocateBefore(end) : _locator.Locate(start);
+        var span = Clip(new KeySpan(start, end), route.Span);
+        int limit = request.Limit == 0 ? _limits.ScanLimitDefault : (int)request.Limit;
+
+        MvccScanPage page;
+        try
+        {
+            page = await _host.ScanAsync(route.RangeId, span, limit, request.Reverse, resumeKey: null, ct).ConfigureAwait(false);
+        }
+        catch (NotLeaderException e)
+        {
+            throw KvErrors.NotLeader(route, e.LeaderHint);
+        }
+
+        var response = new Wire.ScanResponse();
+        long bytes = 0;
+        bool cut = false;
+        foreach (var entry in page.Entries)
+        {
+            // No transactions yet, so no staged versions should exist; if one does, say so rather than hide it.
+            if (entry.Result.Status == MvccReadStatus.StagedVersionEncountered) throw StagedEncountered(entry.Key, entry.Result.Staged);
+            long entryBytes = entry.Key.Length + (entry.Result.Value?.Length ?? 0);
+            if (response.Entries.Count > 0 && bytes + entryBytes > _limits.ScanResponseBytesMax)
+            {
+                cut = true;
+                break;
+            }
+            bytes += entryBytes;
+            response.Entries.Add(new Wire.KeyValue
+            {
+                Key = UnsafeByteOperations.UnsafeWrap(entry.Key),
+                Value = UnsafeByteOperations.UnsafeWrap(entry.Result.Value ?? []),
+                Version = ToWire(entry.Result.VersionTimestamp),
+            });
+        }
+        response.ResumeKey = ResumeKey(request, route, response, full: cut || page.ResumeKey is not null);
+        // read_timestamp stays unset: pages are read at the latest state, and SNAPSHOT reads (which it is for) are
+        // not served yet.
+        return response;
+    }
+
+    private static ByteString ResumeKey(Wire.ScanRequest request, RangeRoute route, Wire.ScanResponse page, bool full)
+    {
+        if (full)
+        {
+            var last = page.Entries[^1].Key;
+            if (request.Reverse) return last;
+            var after = new byte[last.Length + 1];
+            last.Span.CopyTo(after);
+            return UnsafeByteOperations.UnsafeWrap(after);
+        }
+        if (request.Reverse)
+        {
+            // The scan goes on below this range when the range starts above the scan's start.
+            return route.Span.Start.AsSpan().SequenceCompareTo(request.StartKey.Span) > 0
+                ? ByteString.CopyFrom(route.Span.Start)
+                : ByteString.Empty;
+        }
+        // The scan goes on past this range when the range ends before the scan's end (or the scan has none).
+        return route.Span.End is { } rangeEnd && (request.EndKey.IsEmpty || rangeEnd.AsSpan().SequenceCompareTo(request.EndKey.Span) < 0)
+            ? ByteString.CopyFrom(rangeEnd)
+            : ByteString.Empty;
+    }
+
+    /// <summary>The part of <paramref name="span"/> inside the range; the locator guarantees they overlap.</summary>
+    private static KeySpan Clip(KeySpan span, KeySpan range)
+    {
+        byte[] start = span.Start.AsSpan().SequenceCompareTo(range.Start) >= 0 ? span.Start : range.Start;
+        byte[]? end = span.End is null ? range.End
+            : range.End is null ? span.End
+            : span.End.AsSpan().SequenceCompareTo(range.End) <= 0 ? span.End : range.End;
+        return new KeySpan(start, end);
+    }
+}
