@@ -33,9 +33,12 @@ public sealed partial class Replica
         }
         var slots = new List<ProposedSlot>();
         long end = Math.Min(_chosenPrefix, fromSlot + _options.CatchUpSlotsPerMessageMax);
+        long bytes = 0;
         for (long s = fromSlot; s < end; s++)
         {
             if (!_log.TryGet(s, out var e)) break;
+            bytes += e.Value.SizeBytes;
+            if (slots.Count > 0 && bytes > _options.MessageValueBytesMax) break; // the rest follows on the ack
             slots.Add(new ProposedSlot(s, e.Value));
         }
         if (slots.Count > 0) Send(new ChosenValues(Id, peerId, ballot, slots));

@@ -98,10 +98,19 @@ public sealed partial class Replica
         foreach (int peer in RecipientsFor(slots[0].Slot, slots[^1].Slot))
         {
             List<ProposedSlot>? chunk = null;
+            long chunkBytes = 0;
             foreach (var slot in slots)
             {
                 if (recipientFilter is not null && !recipientFilter(peer, slot.Slot)) continue;
+                int size = slot.Value.SizeBytes;
+                if (chunk is not null && chunkBytes + size > _options.MessageValueBytesMax)
+                {
+                    Send(new Accept(Id, peer, leader.Ballot, chunk, leader.TenureStart, _chosenPrefix));
+                    chunk = null;
+                }
+                if (chunk is null) chunkBytes = 0;
                 (chunk ??= new List<ProposedSlot>(Math.Min(slots.Count, _options.AcceptSlotsPerMessageMax))).Add(slot);
+                chunkBytes += size;
                 if (chunk.Count == _options.AcceptSlotsPerMessageMax)
                 {
                     Send(new Accept(Id, peer, leader.Ballot, chunk, leader.TenureStart, _chosenPrefix));

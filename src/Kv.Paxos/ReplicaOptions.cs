@@ -45,6 +45,12 @@ public sealed record ReplicaOptions
     /// <summary>The most slots carried by one Accept message.</summary>
     public int AcceptSlotsPerMessageMax { get; init; } = 64;
 
+    /// <summary>
+    /// The most value bytes in one Accept or catch-up message (beyond its first slot, which always goes), so that
+    /// a transport with a message-size limit can carry every message.
+    /// </summary>
+    public int MessageValueBytesMax { get; init; } = 8 << 20;
+
     /// <summary>The most chosen slots sent in one catch-up message.</summary>
     public int CatchUpSlotsPerMessageMax { get; init; } = 256;
 

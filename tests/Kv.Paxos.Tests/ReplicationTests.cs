@@ -114,4 +114,19 @@ public class ReplicationTests
         c.Pump(leader.Id);
         Assert.Contains(c.ReadsReady[leader.Id], r => r.ReadId == 1);
     }
+
+    [Fact]
+    public void AcceptMessages_AreCutByValueBytes_SoATransportLimitCanCarryThem()
+    {
+        var c = new TestCluster(3, id => new ReplicaOptions { ReplicaId = id, BatchCommandsMax = 1, MessageValueBytesMax = 3_000 });
+        var leader = c.ElectLeader();
+        c.Run(3);
+        long before = leader.ChosenPrefix;
+        for (int i = 1; i <= 6; i++) leader.Propose(TestCluster.Cmd(1, i, new string('x', 1_000)));
+        c.Deliver();
+        var accepts = c.Readies[leader.Id].SelectMany(r => r.Messages).OfType<Accept>().Where(a => a.Slots.Any(s => s.Slot >= before)).ToList();
+        Assert.All(accepts, a => Assert.True(a.Slots.Count == 1 || a.Slots.Sum(s => s.Value.SizeBytes) <= 3_000));
+        Assert.True(accepts.Count >= 4); // 6 slots of ~1 KB at most 2 per message, to each of 2 followers
+        Assert.All(c.Up, id => Assert.Equal(6, c.Commands(id).Count));
+    }
 }

@@ -28,7 +28,9 @@ public static class KvServerSetup
     public static void ConfigureGrpc(GrpcServiceOptions options, NodeOptions nodeOptions, KvApiLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        int required = RequestBytesMax(nodeOptions, limits);
+        // Peer streams share the limit: a Paxos message may carry several maximum-size values (Accepts are cut at
+        // ReplicaOptions.MessageValueBytesMax, plus one slot).
+        int required = Math.Max(RequestBytesMax(nodeOptions, limits), new Peers.PeerTransportOptions().MessageBytesMax + 64 * 1024);
         if (options.MaxReceiveMessageSize is not { } current || current < required) options.MaxReceiveMessageSize = required;
     }
 }

@@ -20,9 +20,11 @@ public sealed record PeerTransportOptions
 
     /// <summary>
     /// Encoded bytes of one message; larger ones are dropped and counted. Must stay below the receiving server's
-    /// gRPC <c>MaxReceiveMessageSize</c> (4 MiB by default) minus the batch framing.
+    /// gRPC <c>MaxReceiveMessageSize</c> minus the batch framing: <c>KvServerSetup.ConfigureGrpc</c> sets it to this
+    /// plus 64 KiB. Room for Accepts cut at <c>ReplicaOptions.MessageValueBytesMax</c> (8 MiB) plus one slot holding
+    /// a maximum-size (4 MiB) value.
     /// </summary>
-    public int MessageBytesMax { get; init; } = 4 * 1024 * 1024 - 4 * 1024;
+    public int MessageBytesMax { get; init; } = 32 * 1024 * 1024;
 
     /// <summary>Batches written but not yet acknowledged by the receiver (the back-pressure window).</summary>
     public int UnackedBatchesMax { get; init; } = 8;

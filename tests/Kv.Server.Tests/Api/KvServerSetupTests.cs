@@ -16,7 +16,9 @@ public sealed class KvServerSetupTests
 
         var grpcDefault = new GrpcServiceOptions { MaxReceiveMessageSize = 4 * 1024 * 1024 };
         KvServerSetup.ConfigureGrpc(grpcDefault, node);
-        Assert.Equal(KvServerSetup.RequestBytesMax(node), grpcDefault.MaxReceiveMessageSize);
+        // Peer streams share the server-wide limit, so it also covers the largest Paxos message.
+        Assert.Equal(Math.Max(KvServerSetup.RequestBytesMax(node), new Kv.Server.Peers.PeerTransportOptions().MessageBytesMax + 64 * 1024),
+            grpcDefault.MaxReceiveMessageSize);
     }
 
     [Fact]

@@ -31,6 +31,10 @@ public sealed class DevClusterProcessTests : IDisposable
             Assert.Equal(3, endpoints.Count);
             await PutAsync(endpoints, "greeting", "hello", TimeSpan.FromSeconds(30));
             Assert.Equal("hello", await GetAsync(endpoints, "greeting", TimeSpan.FromSeconds(30)));
+            // A maximum-size value must replicate too: Paxos messages carrying it cross the peer streams.
+            string big = new('v', 4 * 1024 * 1024);
+            await PutAsync(endpoints, "big", big, TimeSpan.FromSeconds(30), sequence: 2);
+            Assert.Equal(big, await GetAsync(endpoints, "big", TimeSpan.FromSeconds(30)));
             Assert.Equal(0, await first.StopAsync(TimeSpan.FromSeconds(30)));
         }
         using var second = DevProcess.Start(_data, basePort);
@@ -39,12 +43,12 @@ public sealed class DevClusterProcessTests : IDisposable
         Assert.Equal(0, await second.StopAsync(TimeSpan.FromSeconds(30)));
     }
 
-    private static async Task PutAsync(IReadOnlyList<string> endpoints, string key, string value, TimeSpan within) =>
+    private static async Task PutAsync(IReadOnlyList<string> endpoints, string key, string value, TimeSpan within, ulong sequence = 1) =>
         await OnAnyNodeAsync(endpoints, within, c => c.PutAsync(new PutRequest
         {
             Key = ByteString.CopyFromUtf8(key),
             Value = ByteString.CopyFromUtf8(value),
-            WriteId = new WriteId { ClientId = 42, Sequence = 1 },
+            WriteId = new WriteId { ClientId = 42, Sequence = sequence },
         }, deadline: DateTime.UtcNow.AddSeconds(3)).ResponseAsync);
 
     private static async Task<string?> GetAsync(IReadOnlyList<string> endpoints, string key, TimeSpan within)
@@ -61,7 +65,7 @@ public sealed class DevClusterProcessTests : IDisposable
         {
             foreach (var endpoint in endpoints)
             {
-                using var channel = GrpcChannel.ForAddress(endpoint);
+                using var channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions { MaxReceiveMessageSize = 16 << 20 });
                 try
                 {
                     return await call(new Kv.Proto.V1.Kv.KvClient(channel));
