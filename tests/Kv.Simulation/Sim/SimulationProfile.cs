@@ -41,6 +41,8 @@ public sealed record SimulationProfile
     public bool LeaseReads { get; init; } = true;
     public int InflightSlotsMax { get; init; } = 16;
     public int BatchCommandsMax { get; init; } = 16;
+    /// <summary>Value bytes per Accept or catch-up message; small values make many messages.</summary>
+    public int MessageValueBytesMax { get; init; } = 8 << 20;
     public int ElectionTimeoutTicks { get; init; } = 10;
     public int HeartbeatIntervalTicks { get; init; } = 2;
     public int Clients { get; init; } = 3;
@@ -73,6 +75,7 @@ public sealed record SimulationProfile
             LeaseReads = r.NextDouble() < 0.7,
             InflightSlotsMax = Pick(2, 8, 32),
             BatchCommandsMax = Pick(1, 4, 32),
+            MessageValueBytesMax = Pick(100, 1_000, 8 << 20),
             FsyncMaxUs = Pick(100L, 500L, 2_000L),
         };
     }

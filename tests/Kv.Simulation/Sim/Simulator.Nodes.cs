@@ -14,6 +14,7 @@ public sealed partial class Simulator
         LeaseReadsEnabled = _p.LeaseReads,
         InflightSlotsMax = _p.InflightSlotsMax,
         BatchCommandsMax = _p.BatchCommandsMax,
+        MessageValueBytesMax = _p.MessageValueBytesMax,
         AcceptSlotsPerMessageMax = Math.Max(1, _p.InflightSlotsMax / 2),
         CatchUpSlotsPerMessageMax = 16,
         Mutation = _p.ProtocolMutation,
