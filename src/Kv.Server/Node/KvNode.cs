@@ -114,11 +114,16 @@ public sealed class KvNode : IAsyncDisposable
         return new KvNode(options, app, store, mvcc, committer, transport, host);
     }
 
-    /// <summary>Stops serving, then replication, then storage, in that order.</summary>
+    /// <summary>
+    /// Stops cleanly: hands leadership of its ranges to other voters while the peer streams still work, stops
+    /// replication (pending requests fail fast instead of waiting for quorums that cannot form), then serving,
+    /// the transport and storage.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync().ConfigureAwait(false);
+        await _host.HandOffLeadershipAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);
+        await _app.StopAsync().ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
         await _committer.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);

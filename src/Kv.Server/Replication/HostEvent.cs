@@ -17,3 +17,6 @@ internal sealed record ProposeEvent(ulong RangeId, Command Command, TaskCompleti
 
 /// <summary>A linearizable read: <see cref="Read"/> runs on the loop once the read is confirmed and applied.</summary>
 internal sealed record ReadEvent(ulong RangeId, Func<Ranges.RangeStateMachine, object> Read, TaskCompletionSource<object> Completion) : HostEvent;
+
+/// <summary>Hand leadership of every led range to another voter (before a clean stop).</summary>
+internal sealed record HandOffEvent : HostEvent;

@@ -120,6 +120,21 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Before a clean stop: asks every range this node leads to hand leadership to another voter (which campaigns
+    /// at once), and waits until none is led here or <paramref name="within"/> passes. Clients then find the new
+    /// leader in a few milliseconds instead of an election timeout after the node is gone.
+    /// </summary>
+    public async Task HandOffLeadershipAsync(TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (_ranges.Values.Any(r => r.Core.IsLeader) && DateTime.UtcNow < deadline)
+        {
+            _events.Writer.TryWrite(new HandOffEvent());
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+    }
+
     /// <inheritdoc />
     public void Deliver(ulong fromNode, ulong groupId, PaxosMessage message)
     {
@@ -184,6 +199,14 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
                 break;
             case ReadEvent read:
                 Read(read, touched);
+                break;
+            case HandOffEvent:
+                foreach (var r in _ranges.Values.Where(r => r.Core.IsLeader))
+                {
+                    var successor = r.Core.LatestConfiguration?.Voters.FirstOrDefault(v => v != ReplicaId) ?? 0;
+                    if (successor != 0) r.Core.TransferLeadership(successor);
+                    touched.Add(r);
+                }
                 break;
         }
     }
