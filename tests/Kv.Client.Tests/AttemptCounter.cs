@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+
+namespace Kv.Client.Tests;
+
+/// <summary>
+/// Counts the HTTP/2 requests (= gRPC attempts) the client sends, per endpoint and per method, under its channels;
+/// optionally drops the response of the first call to one method after the server has answered it.
+/// </summary>
+internal sealed class AttemptCounter
+{
+    private readonly ConcurrentDictionary<string, int> _byEndpoint = new();
+    private readonly ConcurrentDictionary<string, int> _byMethod = new();
+    private int _total;
+    private int _dropped;
+
+    /// <summary>A gRPC method path (e.g. <c>/kv.v1.Kv/Put</c>) whose first successful response is lost.</summary>
+    public string? DropFirstResponseOf { get; init; }
+
+    public int Total => Volatile.Read(ref _total);
+
+    public int Dropped => Volatile.Read(ref _dropped);
+
+    public int At(string endpoint) => _byEndpoint.GetValueOrDefault(endpoint.TrimEnd('/'));
+
+    public int Of(string method) => _byMethod.GetValueOrDefault(method);
+
+    public HttpMessageHandler Handler(Uri endpoint) => new Counting(this, endpoint.GetLeftPart(UriPartial.Authority)) { InnerHandler = new SocketsHttpHandler() };
+
+    private sealed class Counting(AttemptCounter owner, string endpoint) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref owner._total);
+            owner._byEndpoint.AddOrUpdate(endpoint, 1, (_, n) => n + 1);
+            string method = request.RequestUri!.AbsolutePath;
+            owner._byMethod.AddOrUpdate(method, 1, (_, n) => n + 1);
+            var response = await base.SendAsync(request, cancellationToken);
+            if (method == owner.DropFirstResponseOf && response.Headers.TryGetValues("grpc-status", out _) is false)
+            {
+                // A full answer (the server applied the write and replied); drop it once.
+                var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+                bool ok = response.TrailingHeaders.TryGetValues("grpc-status", out var status) && status.Single() == "0" && body.Length > 0;
+                if (ok && Interlocked.CompareExchange(ref owner._dropped, 1, 0) == 0)
+                {
+                    response.Dispose();
+                    throw new HttpRequestException("simulated lost response", new IOException("connection reset after the server answered"));
+                }
+                var replay = new HttpResponseMessage(response.StatusCode) { Version = response.Version, Content = new ByteArrayContent(body) };
+                foreach (var h in response.Headers) replay.Headers.TryAddWithoutValidation(h.Key, h.Value);
+                foreach (var h in response.Content.Headers) replay.Content.Headers.TryAddWithoutValidation(h.Key, h.Value);
+                foreach (var h in response.TrailingHeaders) replay.TrailingHeaders.TryAddWithoutValidation(h.Key, h.Value);
+                response.Dispose();
+                return replay;
+            }
+            return response;
+        }
+    }
+}
