@@ -128,7 +128,8 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     public async Task HandOffLeadershipAsync(TimeSpan within)
     {
         var deadline = DateTime.UtcNow + within;
-        while (_ranges.Values.Any(r => r.Core.IsLeader) && DateTime.UtcNow < deadline)
+        // Read outside the loop, like Status: a stale answer only costs one more round of the wait.
+        while (_ranges.Values.Any(r => r.Core.IsLeader && r.Core.LatestConfiguration?.Voters.Count > 1) && DateTime.UtcNow < deadline)
         {
             _events.Writer.TryWrite(new HandOffEvent());
             await Task.Delay(20).ConfigureAwait(false);
