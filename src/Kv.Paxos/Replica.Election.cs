@@ -77,6 +77,9 @@ public sealed partial class Replica
         foreach (var peer in _configs!.From(c.FromSlot).SelectMany(cfg => cfg.Members).Distinct())
             if (peer != Id) _leader.Peer(peer, _now);
         MergePromises(c.Promises, c.FromSlot);
+        // A configuration chosen before this tenure may not be in force yet: pad up to it, so that the leader
+        // prepares it (and can serve reads) without waiting for traffic.
+        _leader.PadUntil = Math.Max(_leader.PadUntil, _configs.LatestFromSlot);
         SendHeartbeats();
     }
 

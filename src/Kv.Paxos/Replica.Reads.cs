@@ -3,8 +3,20 @@ namespace Kv.Paxos;
 /// <summary>Linearizable reads: under the leader lease, or after a read-index round (PAXOS.md §5).</summary>
 public sealed partial class Replica
 {
+    private const long ReadIndexUnknown = -1;
+
     /// <summary>Whether the leader's lease is valid now, so a read may be served without a quorum round.</summary>
-    public bool HoldsLease => _leader is { LeaseRevoked: false } l && _options.LeaseReadsEnabled && _now < l.LeaseUntilTick;
+    public bool HoldsLease => _leader is { LeaseRevoked: false } l && _options.LeaseReadsEnabled && _now < l.LeaseUntilTick && KnowsEveryChosenSlot(l);
+
+    /// <summary>
+    /// Whether this leader's Phase 1 has covered every configuration in force, and everything it found is chosen,
+    /// so that every slot chosen by anyone is below the chosen prefix. Until then reads wait (PAXOS.md §5): a
+    /// leader prepared only in an older configuration cannot see slots a newer configuration's quorum chose.
+    /// </summary>
+    private bool KnowsEveryChosenSlot(LeaderState leader) =>
+        leader.Reprepare is null
+        && _chosenPrefix >= leader.RecoveredEnd
+        && leader.PreparedConfiguration.Voters.SequenceEqual(_configs!.Latest.Voters);
 
     /// <summary>
     /// Asks to read linearizably. The read is answered through <see cref="Ready.ReadsReady"/> with the index the
@@ -17,9 +29,10 @@ public sealed partial class Replica
         if (leader is null) return RequestStatus.NotLeader;
         if (leader.Reads.Count >= _options.PendingReadsMax) return RequestStatus.Busy;
         // Every write acknowledged before this read is in a slot below this index: this leader acknowledges only
-        // what it has applied (below the chosen prefix), and Phase 1 found every slot an earlier leader could have
-        // acknowledged (below RecoveredEnd). Writes still in flight need not be waited for.
-        long index = Math.Max(leader.RecoveredEnd, _chosenPrefix);
+        // what it has applied (below the chosen prefix), and once Phase 1 has covered every configuration, every
+        // slot anyone chose is below the chosen prefix too. Until then the index is fixed later (ReadIndexUnknown).
+        // Writes still in flight need not be waited for.
+        long index = KnowsEveryChosenSlot(leader) ? _chosenPrefix : ReadIndexUnknown;
         if (HoldsLease)
         {
             leader.Reads.Add(new PendingRead(readId, index, SequenceNeeded: 0));
@@ -62,10 +75,12 @@ public sealed partial class Replica
         var leader = _leader!;
         if (leader.Reads.Count == 0) return;
         int kept = 0;
+        bool knowsAll = KnowsEveryChosenSlot(leader);
         for (int i = 0; i < leader.Reads.Count; i++)
         {
             var read = leader.Reads[i];
-            if (read.SequenceNeeded <= leader.ConfirmedSequence && read.Index <= _chosenPrefix)
+            if (read.Index == ReadIndexUnknown && knowsAll) read = read with { Index = _chosenPrefix };
+            if (read.Index != ReadIndexUnknown && read.SequenceNeeded <= leader.ConfirmedSequence && read.Index <= _chosenPrefix)
                 (_outReadsReady ??= []).Add(new ReadState(read.ReadId, read.Index));
             else
                 leader.Reads[kept++] = read;
