@@ -67,36 +67,63 @@ public sealed partial class KvService
     }
 
     /// <summary>
-    /// Stamps <paramref name="command"/> with a clock timestamp, proposes it to the range as the write
+    /// Runs <paramref name="operation"/> against the route of <paramref name="key"/>. When the range turns out not
+    /// to hold the key any more (a split this node applied after routing), routes again with the updated directory;
+    /// a route that stays wrong becomes RangeMoved. A range this node does not host becomes RangeMoved with the
+    /// range's replicas, so that the client tries them.
+    /// </summary>
+    private async Task<T> RoutedAsync<T>(ByteString key, Func<RangeRoute, Task<T>> operation, Func<RangeRoute>? locate = null)
+    {
+        locate ??= () => _locator.Locate(key.Span);
+        for (int attempt = 0; ; attempt++)
+        {
+            var route = locate();
+            try
+            {
+                return await operation(route).ConfigureAwait(false);
+            }
+            catch (NotLeaderException e)
+            {
+                throw KvErrors.NotLeader(route, e.LeaderHint);
+            }
+            catch (RangeNotHostedException e)
+            {
+                throw KvErrors.RangeMoved(route, $"{e.Message} Try one of its replicas.");
+            }
+            catch (RangeMovedException e)
+            {
+                var now = locate();
+                if (attempt < 3 && (now.RangeId != route.RangeId || now.Generation != route.Generation)) continue;
+                throw KvErrors.RangeMoved(now, $"{e.Message} Refresh the range descriptor and retry.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stamps <paramref name="command"/> with a clock timestamp, proposes it to the key's range as the write
     /// <paramref name="writeId"/>, and returns the state machine's result, or throws the status for a result that
     /// could not apply.
     /// </summary>
-    private async Task<Wire.RangeCommandResult> ProposeAsync(
-        RangeRoute route, ByteString key, Wire.WriteId? writeId, Wire.RangeCommand command, CancellationToken ct)
+    private async Task<Wire.RangeCommandResult> ProposeAsync(ByteString key, Wire.WriteId? writeId, Wire.RangeCommand command, CancellationToken ct)
     {
-        var now = await _clock.NowAsync(ct).ConfigureAwait(false);
-        command.Timestamp = ToWire(now);
         long clientId = writeId is null ? 0 : checked((long)writeId.ClientId);
         long sequence = clientId == 0 ? Interlocked.Increment(ref s_anonymousSequence) : checked((long)writeId!.Sequence);
-        Wire.RangeCommandResult result;
-        try
+        return await RoutedAsync(key, async route =>
         {
-            result = await _host.ProposeAsync(route.RangeId, new Command(clientId, sequence, command.ToByteArray()), ct).ConfigureAwait(false);
-        }
-        catch (NotLeaderException e)
-        {
-            throw KvErrors.NotLeader(route, e.LeaderHint);
-        }
-        if (result.Error.Length == 0) return result;
-        // The state machine's verdicts are strings (RangeStateMachine); these two are the client's to act on.
-        if (result.Error.Contains("newer write", StringComparison.Ordinal))
-            throw KvErrors.Plain(StatusCode.FailedPrecondition,
-                $"write_id (client {clientId}, sequence {sequence}) is older than a write of this client already applied: "
-                + "it was applied before, but its answer is no longer kept; a new write needs a new sequence.");
-        if (result.Error.Contains("outside range", StringComparison.Ordinal))
-            throw KvErrors.RangeMoved(_locator.Locate(key.Span),
-                $"Range {route.RangeId} no longer holds key {KeyDisplay.Printable(key.Span)} ({result.Error}); refresh the range descriptor.");
-        KvApiLog.CommandRejected(_logger, route.RangeId, result.Error);
-        throw KvErrors.Plain(StatusCode.Internal, $"Range {route.RangeId} could not apply the write: {result.Error}");
+            var now = await _clock.NowAsync(ct).ConfigureAwait(false);
+            command.Timestamp = ToWire(now);
+            var result = await _host.ProposeAsync(route.RangeId, new Command(clientId, sequence, command.ToByteArray()), ct).ConfigureAwait(false);
+            if (result.Error.Length == 0) return result;
+            // The state machine's verdicts are strings (RangeStateMachine); these two are the client's to act on.
+            if (result.Error.Contains("newer write", StringComparison.Ordinal))
+                throw KvErrors.Plain(StatusCode.FailedPrecondition,
+                    $"write_id (client {clientId}, sequence {sequence}) is older than a write of this client already applied: "
+                    + "it was applied before, but its answer is no longer kept; a new write needs a new sequence.");
+            // Refused by the range, so not applied: safe to send to the range that holds the key now.
+            if (result.Error.Contains("outside range", StringComparison.Ordinal))
+                throw new RangeMovedException(route.RangeId, $"key {KeyDisplay.Printable(key.Span)} ({result.Error})");
+            KvApiLog.CommandRejected(_logger, route.RangeId, result.Error);
+            throw KvErrors.Plain(StatusCode.Internal, $"Range {route.RangeId} could not apply the write: {result.Error}");
+        }).ConfigureAwait(false);
     }
 }

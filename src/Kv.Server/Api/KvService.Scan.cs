@@ -23,19 +23,14 @@ public sealed partial class KvService
     {
         byte[] start = request.StartKey.ToByteArray();
         byte[]? end = request.EndKey.IsEmpty ? null : request.EndKey.ToByteArray();
-        var route = request.Reverse && end is not null ? _locator.LocateBefore(end) : _locator.Locate(start);
-        var span = Clip(new KeySpan(start, end), route.Span);
         int limit = request.Limit == 0 ? _limits.ScanLimitDefault : (int)request.Limit;
-
-        MvccScanPage page;
-        try
+        RangeRoute Locate() => request.Reverse && end is not null ? _locator.LocateBefore(end) : _locator.Locate(start);
+        RangeRoute route = null!;
+        var page = await RoutedAsync(request.StartKey, r =>
         {
-            page = await _host.ScanAsync(route.RangeId, span, limit, request.Reverse, resumeKey: null, ct).ConfigureAwait(false);
-        }
-        catch (NotLeaderException e)
-        {
-            throw KvErrors.NotLeader(route, e.LeaderHint);
-        }
+            route = r;
+            return _host.ScanAsync(r.RangeId, Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct);
+        }, Locate).ConfigureAwait(false);
 
         var response = new Wire.ScanResponse();
         long bytes = 0;

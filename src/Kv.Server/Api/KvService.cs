@@ -134,16 +134,7 @@ public sealed partial class KvService : Wire.Kv.KvBase
 
     private async Task<Wire.GetResponse> GetCoreAsync(Wire.GetRequest request, CancellationToken ct)
     {
-        var route = _locator.Locate(request.Key.Span);
-        MvccReadResult read;
-        try
-        {
-            read = await _host.ReadAsync(route.RangeId, request.Key.ToByteArray(), ct).ConfigureAwait(false);
-        }
-        catch (NotLeaderException e)
-        {
-            throw KvErrors.NotLeader(route, e.LeaderHint);
-        }
+        var read = await RoutedAsync(request.Key, route => _host.ReadAsync(route.RangeId, request.Key.ToByteArray(), ct)).ConfigureAwait(false);
         if (read.Status == MvccReadStatus.StagedVersionEncountered) throw StagedEncountered(request.Key.Span, read.Staged);
         return read.HasValue
             ? new Wire.GetResponse { Found = true, Value = UnsafeByteOperations.UnsafeWrap(read.Value), Version = ToWire(read.VersionTimestamp) }
@@ -152,23 +143,20 @@ public sealed partial class KvService : Wire.Kv.KvBase
 
     private async Task<Wire.PutResponse> PutCoreAsync(Wire.PutRequest request, CancellationToken ct)
     {
-        var route = _locator.Locate(request.Key.Span);
         var command = new Wire.RangeCommand { Put = new Wire.RangePut { Key = request.Key, Value = request.Value } };
-        var result = await ProposeAsync(route, request.Key, request.WriteId, command, ct).ConfigureAwait(false);
+        var result = await ProposeAsync(request.Key, request.WriteId, command, ct).ConfigureAwait(false);
         return new Wire.PutResponse { Version = result.NewVersion };
     }
 
     private async Task<Wire.DeleteResponse> DeleteCoreAsync(Wire.DeleteRequest request, CancellationToken ct)
     {
-        var route = _locator.Locate(request.Key.Span);
         var command = new Wire.RangeCommand { Delete = new Wire.RangeDelete { Key = request.Key } };
-        var result = await ProposeAsync(route, request.Key, request.WriteId, command, ct).ConfigureAwait(false);
+        var result = await ProposeAsync(request.Key, request.WriteId, command, ct).ConfigureAwait(false);
         return new Wire.DeleteResponse { Found = result.Found };
     }
 
     private async Task<Wire.CompareAndSetResponse> CompareAndSetCoreAsync(Wire.CompareAndSetRequest request, CancellationToken ct)
     {
-        var route = _locator.Locate(request.Key.Span);
         var cas = new Wire.RangeCompareAndSet { Key = request.Key };
         switch (request.ConditionCase)
         {
@@ -183,7 +171,7 @@ public sealed partial class KvService : Wire.Kv.KvBase
                 break;
         }
         if (request.HasNewValue) cas.NewValue = request.NewValue;
-        var result = await ProposeAsync(route, request.Key, request.WriteId, new Wire.RangeCommand { CompareAndSet = cas }, ct)
+        var result = await ProposeAsync(request.Key, request.WriteId, new Wire.RangeCommand { CompareAndSet = cas }, ct)
             .ConfigureAwait(false);
         // A failed condition is an answer, not an error: the caller gets what the key holds instead.
         return new Wire.CompareAndSetResponse

@@ -10,7 +10,7 @@ namespace Kv.Server.Api;
 public sealed class SingleRangeLocator : IRangeLocator
 {
     /// <summary>The id of the one range.</summary>
-    public const ulong RangeId = 1;
+    public const ulong RangeId = Ranges.RangeIds.FirstUser;
 
     private readonly RangeRoute _route;
 

@@ -46,6 +46,7 @@ public sealed partial record NodeOptions
         if (RangeSplitBytes <= 0) Problem(NodeSettings.RangeSplitBytes, $"must be positive, got {RangeSplitBytes}");
         else if (KeyBytesMax > 0 && ValueBytesMax > 0 && RangeSplitBytes < (long)KeyBytesMax + ValueBytesMax)
             Problem(NodeSettings.RangeSplitBytes, $"must hold at least one largest key and value ({(long)KeyBytesMax + ValueBytesMax} bytes), got {RangeSplitBytes}");
+        if (SplitCheckIntervalMs < 100) Problem(NodeSettings.SplitCheckIntervalMs, $"must be at least 100, got {SplitCheckIntervalMs}");
 
         return problems;
     }

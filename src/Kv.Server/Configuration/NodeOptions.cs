@@ -81,6 +81,9 @@ public sealed partial record NodeOptions
     /// <summary>A range is split once its data exceeds this many bytes.</summary>
     public long RangeSplitBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>How often a node checks the ranges it leads for size (and repairs stale meta entries).</summary>
+    public int SplitCheckIntervalMs { get; init; } = 10_000;
+
     /// <summary>The hybrid logical clock's limits, in its units.</summary>
     public HybridLogicalClockOptions ToClockOptions() => new()
     {

@@ -34,6 +34,7 @@ internal sealed class NodeOptionsReader(IConfiguration configuration, List<strin
         KeyBytesMax = Int(NodeSettings.KeyBytesMax) ?? Defaults.KeyBytesMax,
         ValueBytesMax = Int(NodeSettings.ValueBytesMax) ?? Defaults.ValueBytesMax,
         RangeSplitBytes = Long(NodeSettings.RangeSplitBytes) ?? Defaults.RangeSplitBytes,
+        SplitCheckIntervalMs = Int(NodeSettings.SplitCheckIntervalMs) ?? Defaults.SplitCheckIntervalMs,
     };
 
     /// <summary>

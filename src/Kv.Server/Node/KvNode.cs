@@ -3,11 +3,15 @@ using Kv.Server.Api;
 using Kv.Server.Clock;
 using Kv.Server.Configuration;
 using Kv.Server.Peers;
+using Kv.Server.Admin;
+using Kv.Server.Ranges;
 using Kv.Server.Replication;
 using Kv.Storage;
 using Kv.Storage.GroupCommit;
 using Kv.Storage.Meta;
 using Kv.Storage.Mvcc;
+using Kv.Storage.Paxos;
+using Kv.Storage.Ranges;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,8 +24,9 @@ namespace Kv.Server.Node;
 /// <summary>
 /// One node, wired: RocksDB storage, the hybrid logical clock (its upper bound persisted in the meta column
 /// family), the peer transport, the replica host, and one HTTP/2 port serving the client API, the peer stream,
-/// gRPC health and reflection. Until ranges and the meta range land, a node hosts range 1 over all keys,
-/// replicated on every configured peer.
+/// gRPC health and reflection. On first start with an empty data directory it writes the cluster's genesis (the
+/// meta range and one user range over every key, replicated on the configured members); after that it restarts
+/// whatever range replicas it stores, and ranges split as they grow.
 /// </summary>
 public sealed class KvNode : IAsyncDisposable
 {
@@ -32,9 +37,14 @@ public sealed class KvNode : IAsyncDisposable
     private readonly GroupCommitter _committer;
     private readonly PeerTransport _transport;
     private readonly ReplicaHost _host;
+    private readonly SplitScheduler _splits;
+    private readonly PeerChannels _channels;
 
-    private KvNode(NodeOptions options, WebApplication app, NodeStore store, MvccStore mvcc, GroupCommitter committer, PeerTransport transport, ReplicaHost host)
+    private KvNode(NodeOptions options, WebApplication app, NodeStore store, MvccStore mvcc, GroupCommitter committer, PeerTransport transport,
+        ReplicaHost host, SplitScheduler splits, PeerChannels channels)
     {
+        _splits = splits;
+        _channels = channels;
         Options = options;
         _app = app;
         _store = store;
@@ -83,8 +93,21 @@ public sealed class KvNode : IAsyncDisposable
         var loggerFactory = LoggerFactory.Create(l => logging?.Invoke(l));
         var peers = options.Peers.Count > 0 ? options.Peers : [new PeerEndpoint(options.NodeId, options.Listen)];
         var endpoints = peers.ToDictionary(p => (ulong)p.NodeId, p => p.Url);
-        var transport = new PeerTransport((ulong)options.NodeId, id => endpoints.GetValueOrDefault(id), new PeerTransportOptions(),
+        var addresses = new NodeAddressBook(endpoints);
+        var transport = new PeerTransport((ulong)options.NodeId, addresses.Find, new PeerTransportOptions(),
             loggerFactory.CreateLogger<PeerTransport>());
+        if (!ClusterGenesis.IsInitialized(store))
+        {
+            if (options.Join.Count > 0)
+            {
+                await committer.DisposeAsync().ConfigureAwait(false);
+                mvcc.Dispose();
+                store.Dispose();
+                throw new NodeOptionsException(["Join: adding a node to a running cluster is not supported yet; start the cluster's members with Peers instead."]);
+            }
+            ClusterGenesis.Write(store, peers.Select(p => p.NodeId).ToArray());
+        }
+        var directory = new RangeDirectory();
         var host = new ReplicaHost((ulong)options.NodeId, store, mvcc, committer, transport,
             replica => new Kv.Paxos.ReplicaOptions
             {
@@ -93,25 +116,38 @@ public sealed class KvNode : IAsyncDisposable
                 HeartbeatIntervalTicks = options.HeartbeatIntervalTicks,
                 ClockDriftBound = options.ClockDriftBound,
             },
-            loggerFactory.CreateLogger<ReplicaHost>());
-        host.AddRange(SingleRangeLocator.RangeId, KeySpan.All, new PaxosConfiguration(peers.Select(p => p.NodeId)));
+            loggerFactory.CreateLogger<ReplicaHost>(), directory: directory);
+        foreach (long group in new PaxosStateStore(store).ListGroups()) host.AddRange((ulong)group);
+        var channels = new PeerChannels(addresses);
+        var data = new RangeDataOps(store);
+        var proposer = new RangeProposer((ulong)options.NodeId, host, clock, channels, directory, loggerFactory.CreateLogger<RangeProposer>());
+        var splitter = new RangeSplitter(proposer, directory, host, meta, loggerFactory.CreateLogger<RangeSplitter>());
+        var splits = new SplitScheduler(host, splitter, data, options.RangeSplitBytes, TimeSpan.FromMilliseconds(options.SplitCheckIntervalMs),
+            loggerFactory.CreateLogger<SplitScheduler>());
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(clock);
         builder.Services.AddSingleton(host);
         builder.Services.AddSingleton<IPeerMessageSink>(host);
         builder.Services.AddSingleton(new PeerLocalNode((ulong)options.NodeId));
-        builder.Services.AddSingleton<IRangeLocator>(SingleRangeLocator.FromOptions(options));
+        builder.Services.AddSingleton<IRangeLocator>(new DirectoryRangeLocator(directory, addresses));
+        builder.Services.AddSingleton(directory);
+        builder.Services.AddSingleton(addresses);
+        builder.Services.AddSingleton(splitter);
+        builder.Services.AddSingleton(data);
         var app = builder.Build();
         app.MapGrpcService<KvService>();
         app.MapGrpcService<PeerService>();
+        app.MapGrpcService<ReplicationService>();
+        app.MapGrpcService<AdminService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
 
         await clock.PersistBoundAsync(cancellationToken).ConfigureAwait(false);
         host.Start(TimeSpan.FromMilliseconds(options.TickIntervalMs));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        return new KvNode(options, app, store, mvcc, committer, transport, host);
+        splits.Start();
+        return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels);
     }
 
     /// <summary>
@@ -121,10 +157,12 @@ public sealed class KvNode : IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        await _splits.DisposeAsync().ConfigureAwait(false);
         await _host.HandOffLeadershipAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
+        _channels.Dispose();
         await _committer.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _mvcc.Dispose();

@@ -2,7 +2,8 @@ namespace Kv.Server.Ranges;
 
 /// <summary>
 /// Meta-column-family keys of a range replica's state machine, written in the same batch as the data they
-/// describe so that "applied up to" and the client sessions never disagree with the MVCC data after a crash.
+/// describe so that "applied up to", the descriptor and the client sessions never disagree with the MVCC data
+/// after a crash.
 /// </summary>
 internal static class RangeStateKeys
 {
@@ -11,4 +12,15 @@ internal static class RangeStateKeys
     public static string SessionPrefix(ulong rangeId) => $"session/{rangeId:D20}/";
 
     public static string Session(ulong rangeId, long clientId) => $"{SessionPrefix(rangeId)}{clientId:D20}";
+
+    /// <summary>The replica's <c>RangeState</c> (its descriptor as of the last applied split).</summary>
+    public static string State(ulong rangeId) => $"range-state/{rangeId:D20}";
+
+    /// <summary>The meta range's directory: one descriptor per range.</summary>
+    public const string DirectoryPrefix = "meta-range/descriptor/";
+
+    public static string DirectoryEntry(ulong rangeId) => $"{DirectoryPrefix}{rangeId:D20}";
+
+    /// <summary>The meta range's next unreserved range id.</summary>
+    public const string NextRangeId = "meta-range/next-range-id";
 }

@@ -14,24 +14,33 @@ namespace Kv.Server.Ranges;
 /// client sessions that make retried writes apply once, and the applied index — goes into the caller's single
 /// WriteBatch, so after a crash the three agree and the log replays from the applied index.
 /// </summary>
-public sealed class RangeStateMachine
+public sealed partial class RangeStateMachine
 {
     private readonly ulong _rangeId;
     private readonly MvccStore _mvcc;
     private readonly MetaStore _meta;
     private readonly Dictionary<long, (long Sequence, RangeCommandResult Result)> _sessions = new();
+    private bool _descriptorPersisted;
 
     // Writes of the batch being built, so that a later command in the same batch reads them (the batch is not
     // readable through RocksDB until it is written).
     private readonly Dictionary<string, (bool Found, byte[] Value, StorageTimestamp Version)> _unwritten = new(StringComparer.Ordinal);
 
-    /// <summary>Loads the applied index and the client sessions persisted for the range.</summary>
-    public RangeStateMachine(ulong rangeId, KeySpan span, MvccStore mvcc, MetaStore meta)
+    /// <summary>
+    /// Loads the descriptor, the applied index and the client sessions persisted for the range. A range with no
+    /// stored descriptor gets <paramref name="initialSpan"/> at generation 1 (it is persisted with the first apply).
+    /// </summary>
+    public RangeStateMachine(ulong rangeId, KeySpan initialSpan, MvccStore mvcc, MetaStore meta)
     {
         _rangeId = rangeId;
-        Span = span;
         _mvcc = mvcc;
         _meta = meta;
+        _descriptorPersisted = meta.TryGet(RangeStateKeys.State(rangeId), out var stored);
+        Descriptor = stored is not null
+            ? RangeState.Parser.ParseFrom(stored).Range
+            : Descriptors.Create(rangeId, initialSpan, 1, []);
+        Span = Descriptors.SpanOf(Descriptor);
+        if (IsMeta) LoadDirectory();
         if (meta.TryGet(RangeStateKeys.Applied(rangeId), out var applied))
         {
             AppliedUpTo = BitConverter.ToInt64(applied);
@@ -45,8 +54,17 @@ public sealed class RangeStateMachine
         }
     }
 
-    /// <summary>The user keys this range owns.</summary>
-    public KeySpan Span { get; }
+    /// <summary>The range's id.</summary>
+    public ulong RangeId => _rangeId;
+
+    /// <summary>The range as of the last applied command: span, generation, replicas (no endpoints).</summary>
+    public RangeDescriptor Descriptor { get; private set; }
+
+    /// <summary>The user keys this range owns (the meta range owns none and refuses user commands).</summary>
+    public KeySpan Span { get; private set; }
+
+    /// <summary>Whether this is the meta range.</summary>
+    public bool IsMeta => _rangeId == Ranges.RangeIds.Meta;
 
     /// <summary>Every slot below this has been applied (as of the last batch handed out).</summary>
     public long AppliedUpTo { get; private set; }
@@ -73,15 +91,30 @@ public sealed class RangeStateMachine
             foreach (var command in entry.Value.Commands) results.Add(ApplyOne(batch, entry.Slot, command));
             AppliedUpTo = entry.Slot + 1;
         }
-        if (entries.Count > 0)
+        if (entries.Count > 0) _meta.Put(batch, RangeStateKeys.Applied(_rangeId), EncodeApplied(AppliedUpTo, LastAppliedTimestamp));
+        if (!_descriptorPersisted && entries.Count > 0)
         {
-            var state = new byte[20];
-            BitConverter.TryWriteBytes(state, AppliedUpTo);
-            BitConverter.TryWriteBytes(state.AsSpan(8), LastAppliedTimestamp.WallNanos);
-            BitConverter.TryWriteBytes(state.AsSpan(16), LastAppliedTimestamp.Logical);
-            _meta.Put(batch, RangeStateKeys.Applied(_rangeId), state);
+            _meta.Put(batch, RangeStateKeys.State(_rangeId), new RangeState { Range = Descriptor }.ToByteArray());
+            _descriptorPersisted = true;
         }
         return results;
+    }
+
+    private static byte[] EncodeSession(long sequence, RangeCommandResult result)
+    {
+        var stored = new byte[8 + result.CalculateSize()];
+        BitConverter.TryWriteBytes(stored, sequence);
+        result.WriteTo(stored.AsSpan(8));
+        return stored;
+    }
+
+    private static byte[] EncodeApplied(long appliedUpTo, StorageTimestamp last)
+    {
+        var state = new byte[20];
+        BitConverter.TryWriteBytes(state, appliedUpTo);
+        BitConverter.TryWriteBytes(state.AsSpan(8), last.WallNanos);
+        BitConverter.TryWriteBytes(state.AsSpan(16), last.Logical);
+        return state;
     }
 
     /// <summary>Scans a page of the range's latest committed versions, clipped to the range.</summary>
@@ -113,7 +146,7 @@ public sealed class RangeStateMachine
         RangeCommandResult result;
         try
         {
-            result = Execute(batch, RangeCommand.Parser.ParseFrom(command.Payload.Span));
+            result = Execute(batch, slot, RangeCommand.Parser.ParseFrom(command.Payload.Span));
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -123,23 +156,29 @@ public sealed class RangeStateMachine
         if (command.ClientId != 0)
         {
             _sessions[command.ClientId] = (command.Sequence, result);
-            var stored = new byte[8 + result.CalculateSize()];
-            BitConverter.TryWriteBytes(stored, command.Sequence);
-            result.WriteTo(stored.AsSpan(8));
-            _meta.Put(batch, RangeStateKeys.Session(_rangeId, command.ClientId), stored);
+            _meta.Put(batch, RangeStateKeys.Session(_rangeId, command.ClientId), EncodeSession(command.Sequence, result));
         }
         return new AppliedCommand(slot, command.ClientId, command.Sequence, result, Duplicate: false);
     }
 
-    private RangeCommandResult Execute(WriteBatch batch, RangeCommand command)
+    private RangeCommandResult Execute(WriteBatch batch, long slot, RangeCommand command)
     {
         var ts = new StorageTimestamp(command.Timestamp?.WallNanos ?? 0, command.Timestamp?.Logical ?? 0);
         if (ts <= StorageTimestamp.Zero) return new RangeCommandResult { Error = "command has no timestamp" };
         if (ts <= LastAppliedTimestamp) ts = new StorageTimestamp(LastAppliedTimestamp.WallNanos, LastAppliedTimestamp.Logical + 1);
         LastAppliedTimestamp = ts;
         var newVersion = new Proto.V1.Timestamp { WallNanos = ts.WallNanos, Logical = ts.Logical };
+        bool metaOp = command.OpCase is RangeCommand.OpOneofCase.MetaUpdate or RangeCommand.OpOneofCase.AllocateRangeIds;
+        if (metaOp != IsMeta)
+            return new RangeCommandResult { Error = IsMeta ? "the meta range holds no user keys" : $"range {_rangeId} is not the meta range" };
         switch (command.OpCase)
         {
+            case RangeCommand.OpOneofCase.Split:
+                return Split(batch, slot, command.Split);
+            case RangeCommand.OpOneofCase.MetaUpdate:
+                return UpdateDirectory(batch, command.MetaUpdate);
+            case RangeCommand.OpOneofCase.AllocateRangeIds:
+                return AllocateRangeIds(batch, command.AllocateRangeIds);
             case RangeCommand.OpOneofCase.Put:
                 if (!Span.Contains(command.Put.Key.Span)) return OutsideRange();
                 Put(batch, command.Put.Key.Span, command.Put.Value.Span, ts);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Kv.Paxos;
 using Kv.Server.Peers;
@@ -34,7 +35,9 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     private readonly Func<int, ReplicaOptions> _options;
     private readonly ILogger _logger;
     private readonly Channel<HostEvent> _events;
-    private readonly Dictionary<ulong, HostedRange> _ranges = new();
+    private readonly RangeDirectory? _directory;
+    // Written only by the loop (and by AddRange before Start); read by status calls from any thread.
+    private readonly ConcurrentDictionary<ulong, HostedRange> _ranges = new();
     private readonly Random _random;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
@@ -42,8 +45,9 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
 
     /// <summary>Creates the host; add ranges, then <see cref="Start"/>.</summary>
     public ReplicaHost(ulong nodeId, NodeStore store, MvccStore mvcc, GroupCommitter committer, IPeerSender sender,
-        Func<int, ReplicaOptions> options, ILogger logger, int eventsMax = 100_000)
+        Func<int, ReplicaOptions> options, ILogger logger, int eventsMax = 100_000, RangeDirectory? directory = null)
     {
+        _directory = directory;
         _nodeId = nodeId;
         _store = store;
         _mvcc = mvcc;
@@ -61,23 +65,29 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     private int ReplicaId => checked((int)_nodeId);
 
     /// <summary>
-    /// Adds a range replica: restarts it from what is stored, or bootstraps it with <paramref name="initial"/>
-    /// (persisting its genesis state first). Call before <see cref="Start"/>.
+    /// Adds a user range replica: restarts it from what is stored, or bootstraps it over <paramref name="span"/>
+    /// with <paramref name="initial"/> (persisting its genesis first). Call before <see cref="Start"/>.
     /// </summary>
     public void AddRange(ulong rangeId, KeySpan span, PaxosConfiguration initial)
     {
-        long group = checked((long)rangeId);
-        var state = _paxosState.Load(group);
+        var state = _paxosState.Load(checked((long)rangeId));
         if (state is null || state.Snapshot.Configurations.Count == 0)
         {
-            state = PersistentState.Bootstrap(initial);
-            using var batch = new WriteBatch();
-            _paxosState.AddToBatch(batch, group, new Ready { HardState = state.HardState, Snapshot = state.Snapshot });
-            _store.Db.Write(batch, _store.SyncWrite);
+            var replicas = initial.Members.Order().Select(m => (m, initial.IsLearner(m)));
+            ClusterGenesis.WriteRange(_store, Descriptors.Create(rangeId, span, 1, replicas), initial);
         }
-        var machine = new RangeStateMachine(rangeId, span, _mvcc, _meta);
+        AddRange(rangeId);
+    }
+
+    /// <summary>Restarts a range replica from what is stored. Call before <see cref="Start"/>.</summary>
+    public void AddRange(ulong rangeId)
+    {
+        var state = _paxosState.Load(checked((long)rangeId))
+            ?? throw new InvalidOperationException($"Node {_nodeId} has no stored state for range {rangeId}.");
+        var machine = new RangeStateMachine(rangeId, KeySpan.All, _mvcc, _meta);
         var core = new Replica(_options(ReplicaId), state, new Random(_random.Next()), appliedUpTo: machine.AppliedUpTo);
         _ranges[rangeId] = new HostedRange(rangeId, core, machine);
+        _directory?.Update(machine.IsMeta ? machine.Directory : [machine.Descriptor]);
     }
 
     /// <summary>Starts the loop and the ticker.</summary>
@@ -94,6 +104,14 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         return (r.Core.IsLeader, r.Core.LeaderHint, r.Core.ChosenPrefix, r.StateMachine.AppliedUpTo);
     }
 
+    /// <summary>Every replica this node hosts, in range id order (read without the loop; may be a moment stale).</summary>
+    public IReadOnlyList<ReplicaStatus> Replicas() =>
+        _ranges.Values.OrderBy(r => r.RangeId).Select(r => new ReplicaStatus(r.RangeId, r.StateMachine.Descriptor,
+            r.Core.IsLeader, r.Core.LeaderHint, r.Core.ChosenPrefix, r.StateMachine.AppliedUpTo, r.Core.LogEntryCount)).ToArray();
+
+    /// <summary>Whether this node hosts a replica of the range.</summary>
+    public bool Hosts(ulong rangeId) => _ranges.ContainsKey(rangeId);
+
     /// <summary>
     /// Proposes a command of the range and completes with its result once it is chosen and applied here.
     /// Throws <see cref="NotLeaderException"/> when this replica does not lead the range.
@@ -106,12 +124,24 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     }
 
     /// <summary>Reads a key linearizably: under the leader's lease, or after a read-index round.</summary>
+    /// Throws <see cref="RangeMovedException"/> when the range no longer holds the key.
     public async Task<MvccReadResult> ReadAsync(ulong rangeId, byte[] key, CancellationToken cancellationToken) =>
-        (MvccReadResult)await LinearizableAsync(rangeId, m => m.Read(key, StorageTimestamp.Max), cancellationToken).ConfigureAwait(false);
+        (MvccReadResult)await LinearizableAsync(rangeId, m => m.Span.Contains(key)
+            ? m.Read(key, StorageTimestamp.Max)
+            : throw new RangeMovedException(rangeId, "the key"), cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Scans a page of the range linearizably (latest committed versions).</summary>
+    /// <summary>
+    /// Scans a page of the range linearizably (latest committed versions). Throws <see cref="RangeMovedException"/>
+    /// when <paramref name="span"/> is not inside the range (a split narrowed it).
+    /// </summary>
     public async Task<MvccScanPage> ScanAsync(ulong rangeId, KeySpan span, int limit, bool reverse, byte[]? resumeKey, CancellationToken cancellationToken) =>
-        (MvccScanPage)await LinearizableAsync(rangeId, m => m.Scan(span, limit, reverse, resumeKey), cancellationToken).ConfigureAwait(false);
+        (MvccScanPage)await LinearizableAsync(rangeId, m => Within(span, m.Span)
+            ? m.Scan(span, limit, reverse, resumeKey)
+            : throw new RangeMovedException(rangeId, $"all of {span}"), cancellationToken).ConfigureAwait(false);
+
+    private static bool Within(KeySpan inner, KeySpan outer) =>
+        inner.Start.AsSpan().SequenceCompareTo(outer.Start) >= 0
+        && (outer.End is null || (inner.End is not null && inner.End.AsSpan().SequenceCompareTo(outer.End) <= 0));
 
     private async Task<object> LinearizableAsync(ulong rangeId, Func<RangeStateMachine, object> read, CancellationToken cancellationToken)
     {
@@ -216,7 +246,7 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     {
         if (!_ranges.TryGetValue(p.RangeId, out var r))
         {
-            p.Completion.TrySetException(new KeyNotFoundException($"Range {p.RangeId} is not hosted on node {_nodeId}."));
+            p.Completion.TrySetException(new RangeNotHostedException(p.RangeId, _nodeId));
             return;
         }
         var status = r.Core.Propose(p.Command);
@@ -238,7 +268,7 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     {
         if (!_ranges.TryGetValue(read.RangeId, out var r))
         {
-            read.Completion.TrySetException(new KeyNotFoundException($"Range {read.RangeId} is not hosted on node {_nodeId}."));
+            read.Completion.TrySetException(new RangeNotHostedException(read.RangeId, _nodeId));
             return;
         }
         long id = ++r.NextReadId;
@@ -279,12 +309,39 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
                 _logger.LogError("Range {Range}: snapshot installation over the network is not implemented yet", range.RangeId);
             if (ready.Chosen.Count > 0) applied.Add((range, range.StateMachine.Apply(applyBatch, ready.Chosen)));
         }
+        var splitOffs = new List<(HostedRange Left, RangeSplitOff Split)>();
+        foreach (var (range, _) in applied)
+            foreach (var split in range.StateMachine.TakeSplitOffs())
+            {
+                // The new group's genesis goes into the same batch as the split itself: after a crash both or
+                // neither exist, and a replay of the split recreates it.
+                ClusterGenesis.AddPaxosGenesis(_paxosState, applyBatch, split.Right.RangeId, range.Core.ConfigurationAt(split.Slot)!);
+                splitOffs.Add((range, split));
+            }
         if (applied.Count > 0) _store.Db.Write(applyBatch);
+        foreach (var (left, split) in splitOffs) StartSplitOff(left, split);
+        foreach (var (range, _) in applied)
+        {
+            var changes = range.StateMachine.TakeDescriptorChanges();
+            if (changes.Count > 0) _directory?.Update(changes);
+        }
         foreach (var (range, results) in applied)
             foreach (var result in results)
                 if (range.PendingWrites.Remove((result.ClientId, result.Sequence), out var waiter))
                     waiter.TrySetResult(result.Result);
         foreach (var (range, ready) in readies) CompleteReads(range, ready);
+    }
+
+    private void StartSplitOff(HostedRange left, RangeSplitOff split)
+    {
+        ulong id = split.Right.RangeId;
+        if (_ranges.ContainsKey(id))
+        {
+            _logger.LogError("Range {Left} split off range {Right}, which node {Node} already hosts; keeping the existing replica", left.RangeId, id, _nodeId);
+            return;
+        }
+        AddRange(id);
+        _logger.LogInformation("Range {Left} split at slot {Slot}: node {Node} now also hosts {Right}", left.RangeId, split.Slot, _nodeId, Descriptors.Describe(split.Right));
     }
 
     private void CompleteReads(HostedRange range, Ready ready)

@@ -14,7 +14,7 @@ namespace Kv.Server.Tests.Replication;
 /// <summary>Three hosts in one process, each with its own RocksDB, replicating one range over an in-memory network.</summary>
 public sealed class ReplicaHostTests : IAsyncLifetime
 {
-    private const ulong RangeId = 1;
+    private const ulong RangeId = 2;
     private readonly string _root = Path.Combine(Path.GetTempPath(), "kv-host-" + Guid.NewGuid().ToString("N"));
     private readonly Dictionary<ulong, Node> _nodes = new();
     private long _clock = 1_000;

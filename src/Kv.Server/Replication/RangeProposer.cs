@@ -1,0 +1,105 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Kv.Paxos;
+using Kv.Server.Clock;
+using Kv.Server.Peers;
+using Kv.Server.Ranges;
+using Microsoft.Extensions.Logging;
+using Wire = Kv.Proto.V1;
+
+namespace Kv.Server.Replication;
+
+/// <summary>
+/// Proposes the node's own commands (range ids for splits, splits, meta-range updates) to whichever node leads
+/// the range: here when this node leads it, else through that node's <c>Replication.Propose</c>, following
+/// NotLeader hints. Each command carries this proposer's client id and a fresh sequence, so a retry after a lost
+/// answer applies once.
+/// </summary>
+public sealed class RangeProposer
+{
+    private readonly ulong _nodeId;
+    private readonly ReplicaHost _host;
+    private readonly HybridLogicalClock _clock;
+    private readonly PeerChannels _channels;
+    private readonly RangeDirectory _directory;
+    private readonly ILogger _logger;
+    private readonly long _clientId;
+    private long _sequence;
+
+    /// <summary>Creates the proposer; its client id is random per process, so restarts never reuse sequences.</summary>
+    public RangeProposer(ulong nodeId, ReplicaHost host, HybridLogicalClock clock, PeerChannels channels, RangeDirectory directory, ILogger logger)
+    {
+        _nodeId = nodeId;
+        _host = host;
+        _clock = clock;
+        _channels = channels;
+        _directory = directory;
+        _logger = logger;
+        _clientId = Random.Shared.NextInt64(1, long.MaxValue);
+    }
+
+    /// <summary>Proposes <paramref name="command"/> to the range until it is applied or <paramref name="cancellationToken"/> fires.</summary>
+    public async Task<Wire.RangeCommandResult> ProposeAsync(ulong rangeId, Wire.RangeCommand command, CancellationToken cancellationToken)
+    {
+        long sequence = Interlocked.Increment(ref _sequence);
+        ulong target = _nodeId;
+        int attempt = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ulong? next;
+            try
+            {
+                return target == _nodeId
+                    ? await ProposeHereAsync(rangeId, sequence, command, cancellationToken).ConfigureAwait(false)
+                    : await ProposeAtAsync(target, rangeId, sequence, command, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NotLeaderException e)
+            {
+                next = e.LeaderHint is > 0 ? (ulong)e.LeaderHint.Value : null;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition && e.GetRpcStatus()?.GetDetail<Wire.NotLeader>() is { } notLeader)
+            {
+                next = notLeader.LeaderNodeId > 0 ? notLeader.LeaderNodeId : null;
+            }
+            catch (Exception e) when (e is RpcException or RangeNotHostedException)
+            {
+                _logger.LogDebug(e, "Proposing to range {Range} at node {Target} failed; trying another replica", rangeId, target);
+                next = null;
+            }
+            attempt++;
+            if (next is { } leader && leader != target)
+            {
+                target = leader;
+                continue;
+            }
+            // No leader known: back off and ask the replicas in turn.
+            target = NextReplica(rangeId, attempt);
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20 * attempt, 500)), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private ulong NextReplica(ulong rangeId, int attempt)
+    {
+        var replicas = _directory.Get(rangeId)?.Replicas.Select(r => r.NodeId).ToArray();
+        if (rangeId == RangeIds.Meta || replicas is null || replicas.Length == 0)
+            replicas = _host.Replicas().FirstOrDefault(r => r.RangeId == rangeId)?.Descriptor.Replicas.Select(r => r.NodeId).ToArray();
+        return replicas is { Length: > 0 } ? replicas[attempt % replicas.Length] : _nodeId;
+    }
+
+    private async Task<Wire.RangeCommandResult> ProposeHereAsync(ulong rangeId, long sequence, Wire.RangeCommand command, CancellationToken ct)
+    {
+        var stamped = command.Clone();
+        var now = await _clock.NowAsync(ct).ConfigureAwait(false);
+        stamped.Timestamp = new Wire.Timestamp { WallNanos = now.WallNanos, Logical = now.Logical };
+        return await _host.ProposeAsync(rangeId, new Command(_clientId, sequence, stamped.ToByteArray()), ct).ConfigureAwait(false);
+    }
+
+    private async Task<Wire.RangeCommandResult> ProposeAtAsync(ulong node, ulong rangeId, long sequence, Wire.RangeCommand command, CancellationToken ct)
+    {
+        var channel = _channels.For(node) ?? throw new RpcException(new Status(StatusCode.Unavailable, $"no address for node {node}"));
+        var client = new Wire.Replication.ReplicationClient(channel);
+        return await client.ProposeAsync(new Wire.ProposeRequest { RangeId = rangeId, ClientId = _clientId, Sequence = sequence, Command = command },
+            deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ConfigureAwait(false);
+    }
+}
