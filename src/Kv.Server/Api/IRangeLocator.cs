@@ -16,7 +16,7 @@ public interface IRangeLocator
 
     /// <summary>
     /// The range that holds the keys just below <paramref name="end"/>: the range a reverse scan ending (exclusively)
-    /// at <paramref name="end"/> starts in. <paramref name="end"/> is not empty.
+    /// at <paramref name="end"/> starts in. An empty <paramref name="end"/> is the end of the key space (the last range).
     /// </summary>
     RangeRoute LocateBefore(ReadOnlySpan<byte> end);
 }

@@ -24,7 +24,7 @@ public sealed partial class KvService
         byte[] start = request.StartKey.ToByteArray();
         byte[]? end = request.EndKey.IsEmpty ? null : request.EndKey.ToByteArray();
         int limit = request.Limit == 0 ? _limits.ScanLimitDefault : (int)request.Limit;
-        RangeRoute Locate() => request.Reverse && end is not null ? _locator.LocateBefore(end) : _locator.Locate(start);
+        RangeRoute Locate() => request.Reverse ? _locator.LocateBefore(end ?? []) : _locator.Locate(start);
         RangeRoute route = null!;
         var page = await RoutedAsync(request.StartKey, r =>
         {

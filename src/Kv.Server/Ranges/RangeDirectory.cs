@@ -55,10 +55,14 @@ public sealed class RangeDirectory
         return i >= 0 && Descriptors.Contains(sorted[i], key) ? sorted[i] : null;
     }
 
-    /// <summary>The range that owns the keys just below <paramref name="end"/> (where a reverse scan starts).</summary>
+    /// <summary>
+    /// The range that owns the keys just below <paramref name="end"/> (where a reverse scan starts); an empty
+    /// <paramref name="end"/> is the end of the key space.
+    /// </summary>
     public Wire.RangeDescriptor? FindBefore(ReadOnlySpan<byte> end)
     {
         var sorted = _sorted;
+        if (end.IsEmpty) return sorted.Length > 0 ? sorted[^1] : null;
         // The last range starting strictly below end.
         int lo = 0, hi = sorted.Length - 1, found = -1;
         while (lo <= hi)
