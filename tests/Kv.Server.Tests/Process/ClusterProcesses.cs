@@ -24,15 +24,21 @@ internal sealed class ClusterProcesses : IDisposable
     private readonly Dictionary<int, GrpcChannel> _channels = [];
     private readonly Lock _lock = new();
 
-    private ClusterProcesses(Dictionary<int, int> ports) => _ports = ports;
+    private readonly IReadOnlyList<string> _extraFlags;
+
+    private ClusterProcesses(Dictionary<int, int> ports, IReadOnlyList<string> extraFlags)
+    {
+        _ports = ports;
+        _extraFlags = extraFlags;
+    }
 
     public static IReadOnlyList<int> NodeIds { get; } = [1, 2, 3];
 
     /// <summary>Starts all three nodes and waits until each prints that it serves.</summary>
-    public static async Task<ClusterProcesses> StartAsync(TimeSpan within)
+    public static async Task<ClusterProcesses> StartAsync(TimeSpan within, IReadOnlyList<string>? extraFlags = null)
     {
         var ports = FreePorts(NodeIds.Count);
-        var cluster = new ClusterProcesses(NodeIds.Zip(ports).ToDictionary(p => p.First, p => p.Second));
+        var cluster = new ClusterProcesses(NodeIds.Zip(ports).ToDictionary(p => p.First, p => p.Second), extraFlags ?? []);
         try
         {
             foreach (int id in NodeIds) cluster.StartNode(id);
@@ -62,6 +68,13 @@ internal sealed class ClusterProcesses : IDisposable
                 _channels[id] = channel = GrpcChannel.ForAddress(Endpoint(id));
             return new Kv.Proto.V1.Kv.KvClient(channel);
         }
+    }
+
+    /// <summary>An admin client of node <paramref name="id"/>.</summary>
+    public Kv.Proto.V1.Admin.AdminClient Admin(int id)
+    {
+        Client(id); // creates the channel
+        lock (_lock) return new Kv.Proto.V1.Admin.AdminClient(_channels[id]);
     }
 
     /// <summary>SIGKILLs the node and waits for it to exit.</summary>
@@ -101,6 +114,7 @@ internal sealed class ClusterProcesses : IDisposable
             "--data-dir", Path.Combine(_root, $"node-{id}"),
         };
         flags.AddRange(FastFailoverFlags);
+        flags.AddRange(_extraFlags);
         var node = NodeProcess.Start(id, flags);
         lock (_lock)
         {
