@@ -47,6 +47,7 @@ public sealed partial record NodeOptions
         else if (KeyBytesMax > 0 && ValueBytesMax > 0 && RangeSplitBytes < (long)KeyBytesMax + ValueBytesMax)
             Problem(NodeSettings.RangeSplitBytes, $"must hold at least one largest key and value ({(long)KeyBytesMax + ValueBytesMax} bytes), got {RangeSplitBytes}");
         if (SplitCheckIntervalMs < 100) Problem(NodeSettings.SplitCheckIntervalMs, $"must be at least 100, got {SplitCheckIntervalMs}");
+        if (LogCompactionEntries < 1) Problem(NodeSettings.LogCompactionEntries, $"must be positive, got {LogCompactionEntries}");
 
         return problems;
     }

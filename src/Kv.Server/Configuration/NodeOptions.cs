@@ -84,6 +84,9 @@ public sealed partial record NodeOptions
     /// <summary>How often a node checks the ranges it leads for size (and repairs stale meta entries).</summary>
     public int SplitCheckIntervalMs { get; init; } = 10_000;
 
+    /// <summary>A range replica compacts its log into a snapshot once this many applied entries follow the last one.</summary>
+    public int LogCompactionEntries { get; init; } = 10_000;
+
     /// <summary>The hybrid logical clock's limits, in its units.</summary>
     public HybridLogicalClockOptions ToClockOptions() => new()
     {

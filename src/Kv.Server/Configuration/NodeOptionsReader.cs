@@ -35,6 +35,7 @@ internal sealed class NodeOptionsReader(IConfiguration configuration, List<strin
         ValueBytesMax = Int(NodeSettings.ValueBytesMax) ?? Defaults.ValueBytesMax,
         RangeSplitBytes = Long(NodeSettings.RangeSplitBytes) ?? Defaults.RangeSplitBytes,
         SplitCheckIntervalMs = Int(NodeSettings.SplitCheckIntervalMs) ?? Defaults.SplitCheckIntervalMs,
+        LogCompactionEntries = Int(NodeSettings.LogCompactionEntries) ?? Defaults.LogCompactionEntries,
     };
 
     /// <summary>

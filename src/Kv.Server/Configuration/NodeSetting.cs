@@ -34,12 +34,13 @@ internal static class NodeSettings
     public static readonly NodeSetting ValueBytesMax = new("ValueBytesMax", "--value-bytes-max", "KV_VALUE_BYTES_MAX");
     public static readonly NodeSetting RangeSplitBytes = new("RangeSplitBytes", "--range-split-bytes", "KV_RANGE_SPLIT_BYTES");
     public static readonly NodeSetting SplitCheckIntervalMs = new("SplitCheckIntervalMs", "--split-check-interval-ms", "KV_SPLIT_CHECK_INTERVAL_MS");
+    public static readonly NodeSetting LogCompactionEntries = new("LogCompactionEntries", "--log-compaction-entries", "KV_LOG_COMPACTION_ENTRIES");
 
     public static IReadOnlyList<NodeSetting> All { get; } =
     [
         NodeId, NodeOrdinal, DataDirectory, Listen, MetricsListen, Peers, Join,
         TickIntervalMs, ElectionTimeoutTicks, HeartbeatIntervalTicks,
         ClockDriftBound, ClockForwardJumpMsMax, ClockPersistAheadMs,
-        KeyBytesMax, ValueBytesMax, RangeSplitBytes, SplitCheckIntervalMs,
+        KeyBytesMax, ValueBytesMax, RangeSplitBytes, SplitCheckIntervalMs, LogCompactionEntries,
     ];
 }

@@ -60,6 +60,12 @@ public sealed class KvNode : IAsyncDisposable
     /// <summary>The replica host (for status and tests).</summary>
     public ReplicaHost Host => _host;
 
+    /// <summary>The node's storage (for tests that inspect or damage it).</summary>
+    internal NodeStore Store => _store;
+
+    /// <summary>The node's MVCC data (for tests that read a replica's copy directly).</summary>
+    internal MvccStore Mvcc => _mvcc;
+
     /// <summary>Opens storage, starts replication and serves on <see cref="NodeOptions.Listen"/>.</summary>
     public static async Task<KvNode> StartAsync(NodeOptions options, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
     {
@@ -108,6 +114,9 @@ public sealed class KvNode : IAsyncDisposable
             ClusterGenesis.Write(store, peers.Select(p => p.NodeId).ToArray());
         }
         var directory = new RangeDirectory();
+        var channels = new PeerChannels(addresses);
+        var data = new RangeDataOps(store);
+        var fetcher = new PeerRangeDataFetcher(channels, data, loggerFactory.CreateLogger<PeerRangeDataFetcher>());
         var host = new ReplicaHost((ulong)options.NodeId, store, mvcc, committer, transport,
             replica => new Kv.Paxos.ReplicaOptions
             {
@@ -116,10 +125,8 @@ public sealed class KvNode : IAsyncDisposable
                 HeartbeatIntervalTicks = options.HeartbeatIntervalTicks,
                 ClockDriftBound = options.ClockDriftBound,
             },
-            loggerFactory.CreateLogger<ReplicaHost>(), directory: directory);
+            loggerFactory.CreateLogger<ReplicaHost>(), directory: directory, fetcher: fetcher, compactAfterEntries: options.LogCompactionEntries);
         foreach (long group in new PaxosStateStore(store).ListGroups()) host.AddRange((ulong)group);
-        var channels = new PeerChannels(addresses);
-        var data = new RangeDataOps(store);
         var proposer = new RangeProposer((ulong)options.NodeId, host, clock, channels, directory, loggerFactory.CreateLogger<RangeProposer>());
         var splitter = new RangeSplitter(proposer, directory, host, meta, loggerFactory.CreateLogger<RangeSplitter>());
         var splits = new SplitScheduler(host, splitter, data, options.RangeSplitBytes, TimeSpan.FromMilliseconds(options.SplitCheckIntervalMs),
@@ -135,11 +142,14 @@ public sealed class KvNode : IAsyncDisposable
         builder.Services.AddSingleton(addresses);
         builder.Services.AddSingleton(splitter);
         builder.Services.AddSingleton(data);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton<IRangeDataSource>(host);
         var app = builder.Build();
         app.MapGrpcService<KvService>();
         app.MapGrpcService<PeerService>();
         app.MapGrpcService<ReplicationService>();
         app.MapGrpcService<AdminService>();
+        app.MapGrpcService<RangeDataService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
 

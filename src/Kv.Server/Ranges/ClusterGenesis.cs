@@ -32,8 +32,8 @@ public static class ClusterGenesis
 
         var meta = new MetaStore(store);
         using var batch = new WriteBatch();
-        AddRange(batch, store, meta, metaDescriptor, configuration);
-        AddRange(batch, store, meta, first, configuration);
+        AddRange(batch, store, meta, metaDescriptor, configuration, RangeStateMachine.GenesisState(metaDescriptor, [first], RangeIds.FirstAllocated));
+        AddRange(batch, store, meta, first, configuration, RangeStateMachine.GenesisState(first));
         RangeStateMachine.WriteGenesisDirectory((k, v) => meta.Put(batch, k, v), [first], RangeIds.FirstAllocated);
         store.Db.Write(batch, store.SyncWrite);
     }
@@ -43,21 +43,24 @@ public static class ClusterGenesis
     {
         ArgumentNullException.ThrowIfNull(store);
         using var batch = new WriteBatch();
-        AddRange(batch, store, new MetaStore(store), descriptor, configuration);
+        AddRange(batch, store, new MetaStore(store), descriptor, configuration, RangeStateMachine.GenesisState(descriptor));
         store.Db.Write(batch, store.SyncWrite);
     }
 
-    private static void AddRange(WriteBatch batch, NodeStore store, MetaStore meta, RangeDescriptor descriptor, PaxosConfiguration configuration)
+    private static void AddRange(WriteBatch batch, NodeStore store, MetaStore meta, RangeDescriptor descriptor, PaxosConfiguration configuration, byte[] genesisState)
     {
-        AddPaxosGenesis(new PaxosStateStore(store), batch, descriptor.RangeId, configuration);
+        AddPaxosGenesis(new PaxosStateStore(store), batch, descriptor.RangeId, configuration, genesisState);
         meta.Put(batch, RangeStateKeys.State(descriptor.RangeId), new RangeState { Range = descriptor }.ToByteArray());
     }
 
-    /// <summary>Adds a new group's first durable Paxos state to <paramref name="batch"/>.</summary>
-    public static void AddPaxosGenesis(PaxosStateStore paxos, WriteBatch batch, ulong rangeId, PaxosConfiguration configuration)
+    /// <summary>
+    /// Adds a new group's first durable Paxos state to <paramref name="batch"/>; its genesis snapshot carries
+    /// <paramref name="genesisState"/>, so that a replica created later from that snapshot knows the range.
+    /// </summary>
+    public static void AddPaxosGenesis(PaxosStateStore paxos, WriteBatch batch, ulong rangeId, PaxosConfiguration configuration, byte[] genesisState)
     {
         ArgumentNullException.ThrowIfNull(paxos);
         var state = PersistentState.Bootstrap(configuration);
-        paxos.AddToBatch(batch, checked((long)rangeId), new Ready { HardState = state.HardState, Snapshot = state.Snapshot });
+        paxos.AddToBatch(batch, checked((long)rangeId), new Ready { HardState = state.HardState, Snapshot = state.Snapshot with { Data = genesisState } });
     }
 }

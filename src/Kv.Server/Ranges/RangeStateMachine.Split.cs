@@ -54,11 +54,15 @@ public sealed partial class RangeStateMachine
         Descriptor = left;
         Span = Descriptors.SpanOf(left);
         _meta.Put(batch, RangeStateKeys.State(_rangeId), new RangeState { Range = left }.ToByteArray());
-        _meta.Put(batch, RangeStateKeys.State(right.RangeId), new RangeState { Range = right }.ToByteArray());
-        _meta.Put(batch, RangeStateKeys.Applied(right.RangeId), EncodeApplied(0, LastAppliedTimestamp));
-        foreach (var (client, (sequence, result)) in _sessions)
-            _meta.Put(batch, RangeStateKeys.Session(right.RangeId, client), EncodeSession(sequence, result));
-        _splitOffs.Add(new RangeSplitOff(slot, right));
+        // A replay of the log after a rebuild meets splits whose new range already runs here: leave it alone.
+        if (!_meta.TryGet(RangeStateKeys.State(right.RangeId), out _))
+        {
+            _meta.Put(batch, RangeStateKeys.State(right.RangeId), new RangeState { Range = right }.ToByteArray());
+            _meta.Put(batch, RangeStateKeys.Applied(right.RangeId), EncodeApplied(0, LastAppliedTimestamp));
+            foreach (var (client, (sequence, result)) in _sessions)
+                _meta.Put(batch, RangeStateKeys.Session(right.RangeId, client), EncodeSession(sequence, result));
+            _splitOffs.Add(new RangeSplitOff(slot, right, CaptureState(right).ToByteArray()));
+        }
         _descriptorChanges.Add(left);
         _descriptorChanges.Add(right);
         return new RangeCommandResult { Succeeded = true, Descriptors = { left, right } };

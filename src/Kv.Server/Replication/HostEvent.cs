@@ -18,5 +18,11 @@ internal sealed record ProposeEvent(ulong RangeId, Command Command, TaskCompleti
 /// <summary>A linearizable read: <see cref="Read"/> runs on the loop once the read is confirmed and applied.</summary>
 internal sealed record ReadEvent(ulong RangeId, Func<Ranges.RangeStateMachine, object> Read, TaskCompletionSource<object> Completion) : HostEvent;
 
+/// <summary>A restore's data has been fetched: finish it on the loop.</summary>
+internal sealed record RestoreFetchedEvent(ulong RangeId, RangeRestore Restore) : HostEvent;
+
+/// <summary>Rebuild a replica whose data was found corrupt.</summary>
+internal sealed record RebuildEvent(ulong RangeId, string Reason) : HostEvent;
+
 /// <summary>Hand leadership of every led range to another voter (before a clean stop).</summary>
 internal sealed record HandOffEvent : HostEvent;

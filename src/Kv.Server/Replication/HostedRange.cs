@@ -12,4 +12,10 @@ internal sealed class HostedRange(ulong rangeId, Replica core, RangeStateMachine
     public Dictionary<(long Client, long Sequence), TaskCompletionSource<Proto.V1.RangeCommandResult>> PendingWrites { get; } = new();
     public Dictionary<long, (Func<RangeStateMachine, object> Read, TaskCompletionSource<object> Completion)> PendingReads { get; } = new();
     public long NextReadId { get; set; }
+
+    /// <summary>Set while the replica is being restored from a snapshot (see <see cref="RangeRestore"/>).</summary>
+    public RangeRestore? Restore { get; set; }
+
+    /// <summary>The node that last sent this replica a snapshot: the first place to fetch its data from.</summary>
+    public ulong? SnapshotSource { get; set; }
 }

@@ -23,7 +23,7 @@ namespace Kv.Server.Replication;
 /// commands (one unsynced write: the log replays whatever a crash loses) and the answers to clients.
 /// While that write runs, new events queue up, so the next round batches more: group commit across ranges.
 /// </summary>
-public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
+public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
 {
     private readonly ulong _nodeId;
     private readonly NodeStore _store;
@@ -45,9 +45,12 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
 
     /// <summary>Creates the host; add ranges, then <see cref="Start"/>.</summary>
     public ReplicaHost(ulong nodeId, NodeStore store, MvccStore mvcc, GroupCommitter committer, IPeerSender sender,
-        Func<int, ReplicaOptions> options, ILogger logger, int eventsMax = 100_000, RangeDirectory? directory = null)
+        Func<int, ReplicaOptions> options, ILogger logger, int eventsMax = 100_000, RangeDirectory? directory = null,
+        IRangeDataFetcher? fetcher = null, long compactAfterEntries = 10_000)
     {
         _directory = directory;
+        _fetcher = fetcher;
+        _compactAfterEntries = compactAfterEntries;
         _nodeId = nodeId;
         _store = store;
         _mvcc = mvcc;
@@ -93,6 +96,7 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     /// <summary>Starts the loop and the ticker.</summary>
     public void Start(TimeSpan tickInterval)
     {
+        ResumeRestores();
         _loop = Task.Run(() => RunAsync(_stop.Token));
         _ticker = Task.Run(() => TickAsync(tickInterval, _stop.Token));
     }
@@ -222,8 +226,15 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
                 }
                 break;
             case PeerMessageEvent m when _ranges.TryGetValue(m.GroupId, out var r):
+                if (m.Message is InstallSnapshot) r.SnapshotSource = (ulong)m.Message.From;
                 r.Core.Step(m.Message);
                 touched.Add(r);
+                break;
+            case RestoreFetchedEvent f when _ranges.TryGetValue(f.RangeId, out var r) && r.Restore == f.Restore:
+                FinishRestore(r);
+                break;
+            case RebuildEvent rebuild when _ranges.TryGetValue(rebuild.RangeId, out var r):
+                BeginRebuild(r, rebuild.Reason);
                 break;
             case ProposeEvent p:
                 Propose(p, touched);
@@ -300,27 +311,50 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             }).ConfigureAwait(false);
         }
         // Durable: now the replies may leave and the chosen commands may be applied.
-        using var applyBatch = new WriteBatch();
-        var applied = new List<(HostedRange Range, IReadOnlyList<AppliedCommand> Results)>();
+        var work = new List<(HostedRange Range, IReadOnlyList<ChosenEntry> Entries)>();
         foreach (var (range, ready) in readies)
         {
             foreach (var m in ready.Messages) _sender.Send((ulong)m.To, range.RangeId, m);
-            if (ready.SnapshotToApply is not null)
-                _logger.LogError("Range {Range}: snapshot installation over the network is not implemented yet", range.RangeId);
-            if (ready.Chosen.Count > 0) applied.Add((range, range.StateMachine.Apply(applyBatch, ready.Chosen)));
+            if (ready.SnapshotToApply is { } snapshot) BeginInstall(range, snapshot);
+            if (range.Restore is not null)
+            {
+                range.Restore.Deferred.Enqueue(ready);
+                continue;
+            }
+            if (ready.Chosen.Count > 0) work.Add((range, ready.Chosen));
         }
+        ApplyAndComplete(work);
+        foreach (var (range, ready) in readies)
+            if (range.Restore is null || !range.Restore.Deferred.Contains(ready)) CompleteReads(range, ready);
+        foreach (var (range, _) in work) MaybeCompact(range);
+    }
+
+    /// <summary>
+    /// Applies chosen entries of several ranges in one (unsynced) batch, starts the replicas of ranges they split
+    /// off, publishes descriptor changes and answers the writes waiting on the entries.
+    /// </summary>
+    private void ApplyAndComplete(IReadOnlyList<(HostedRange Range, IReadOnlyList<ChosenEntry> Entries)> work, Action<WriteBatch>? first = null)
+    {
+        if (work.Count == 0 && first is null) return;
+        using var applyBatch = new WriteBatch();
+        first?.Invoke(applyBatch);
+        var applied = new List<(HostedRange Range, IReadOnlyList<AppliedCommand> Results)>();
+        foreach (var (range, entries) in work)
+            if (entries.Count > 0) applied.Add((range, range.StateMachine.Apply(applyBatch, entries)));
         var splitOffs = new List<(HostedRange Left, RangeSplitOff Split)>();
         foreach (var (range, _) in applied)
             foreach (var split in range.StateMachine.TakeSplitOffs())
             {
+                // A replay (after a rebuild) meets splits whose new range runs here already: never touch its state.
+                if (_ranges.ContainsKey(split.Right.RangeId)) continue;
                 // The new group's genesis goes into the same batch as the split itself: after a crash both or
                 // neither exist, and a replay of the split recreates it.
-                ClusterGenesis.AddPaxosGenesis(_paxosState, applyBatch, split.Right.RangeId, range.Core.ConfigurationAt(split.Slot)!);
+                ClusterGenesis.AddPaxosGenesis(_paxosState, applyBatch, split.Right.RangeId, range.Core.ConfigurationAt(split.Slot)!, split.GenesisState);
                 splitOffs.Add((range, split));
             }
-        if (applied.Count > 0) _store.Db.Write(applyBatch);
+        _store.Db.Write(applyBatch);
         foreach (var (left, split) in splitOffs) StartSplitOff(left, split);
-        foreach (var (range, _) in applied)
+        foreach (var (range, _) in work)
         {
             var changes = range.StateMachine.TakeDescriptorChanges();
             if (changes.Count > 0) _directory?.Update(changes);
@@ -329,7 +363,6 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             foreach (var result in results)
                 if (range.PendingWrites.Remove((result.ClientId, result.Sequence), out var waiter))
                     waiter.TrySetResult(result.Result);
-        foreach (var (range, ready) in readies) CompleteReads(range, ready);
     }
 
     private void StartSplitOff(HostedRange left, RangeSplitOff split)
@@ -353,9 +386,16 @@ public sealed class ReplicaHost : IPeerMessageSink, IAsyncDisposable
                 {
                     pending.Completion.TrySetResult(pending.Read(range.StateMachine));
                 }
+                catch (StorageCorruptionException e)
+                {
+                    // Fail this read, and rebuild the replica's data from its peers.
+                    pending.Completion.TrySetException(e);
+                    _logger.LogError(e, "Range {Range}: corrupt data found while reading; rebuilding the replica from its peers", range.RangeId);
+                    BeginRebuild(range, "corrupt data found by a read");
+                }
                 catch (Exception e)
                 {
-                    pending.Completion.TrySetException(e); // e.g. corruption found while reading: fail this read only
+                    pending.Completion.TrySetException(e);
                 }
             }
         foreach (long failed in ready.ReadsFailed)

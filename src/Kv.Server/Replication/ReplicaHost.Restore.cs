@@ -1,0 +1,177 @@
+using Kv.Paxos;
+using Kv.Proto.V1;
+using Snapshot = Kv.Paxos.Snapshot;
+using Kv.Server.Peers;
+using Kv.Server.Ranges;
+using Kv.Storage;
+using Kv.Storage.Mvcc;
+using Kv.Storage.Ranges;
+using Microsoft.Extensions.Logging;
+
+namespace Kv.Server.Replication;
+
+/// <summary>
+/// Log compaction, snapshot installation and the rebuild of corrupt replicas.
+/// <para>
+/// A range's Paxos snapshot carries only the state machine's own state (<see cref="RangeSnapshotState"/>: descriptor,
+/// last timestamp, client sessions); its MVCC data is copied from a peer whose replica has applied at least up to
+/// the snapshot's index. That copy may be newer than the snapshot, which is harmless: applying the log from the
+/// snapshot's index on top rewrites the same versions (same keys, timestamps and values), and every condition a
+/// command checks reads at the command's own timestamp, which newer versions do not affect.
+/// </para>
+/// </summary>
+public sealed partial class ReplicaHost : IRangeDataSource
+{
+    private readonly IRangeDataFetcher? _fetcher;
+    private readonly long _compactAfterEntries;
+
+    /// <inheritdoc />
+    public RangeDataAvailability Check(ulong rangeId, RangeSpan span, out string reason)
+    {
+        if (!_ranges.TryGetValue(rangeId, out var r))
+        {
+            reason = $"node {_nodeId} does not host range {rangeId}";
+            return RangeDataAvailability.RangeNotHosted;
+        }
+        if (r.Restore is not null)
+        {
+            reason = $"node {_nodeId} is restoring range {rangeId} itself";
+            return RangeDataAvailability.SpanUnavailable;
+        }
+        reason = "";
+        return RangeDataAvailability.Available;
+    }
+
+    /// <summary>Asks the loop to rebuild a replica whose data was found corrupt (from a peer, keeping its Paxos state).</summary>
+    public void RequestRebuild(ulong rangeId, string reason) => _events.Writer.TryWrite(new RebuildEvent(rangeId, reason));
+
+    /// <summary>Whether a replica is being restored now (for status and tests).</summary>
+    public bool IsRestoring(ulong rangeId) => _ranges.TryGetValue(rangeId, out var r) && r.Restore is not null;
+
+    private void MaybeCompact(HostedRange range)
+    {
+        if (range.Restore is not null) return;
+        long applied = range.StateMachine.AppliedUpTo;
+        if (applied - range.Core.SnapshotIndex < _compactAfterEntries || applied > range.Core.AppliedUpTo) return;
+        range.Core.Compact(applied, range.StateMachine.CaptureSnapshot());
+        // Persisted with the replica's next Ready (the next tick at the latest).
+    }
+
+    /// <summary>Restores replicas whose stored snapshot is ahead of their state machine (a restore a crash cut short).</summary>
+    private void ResumeRestores()
+    {
+        foreach (var r in _ranges.Values)
+        {
+            var stored = _paxosState.Load(checked((long)r.RangeId));
+            if (stored is not null && stored.Snapshot.Index > r.StateMachine.AppliedUpTo)
+                BeginRestore(r, stored.Snapshot, replayUntil: stored.Snapshot.Index, spanOverride: null, "a snapshot install was interrupted");
+        }
+    }
+
+    private void BeginInstall(HostedRange range, Snapshot snapshot)
+    {
+        if (range.Restore is { } current)
+        {
+            // A newer snapshot supersedes the one being fetched; what was deferred precedes it.
+            current.Cancel.Cancel();
+            FailDeferred(range, current);
+            range.Restore = null;
+        }
+        BeginRestore(range, snapshot, replayUntil: snapshot.Index, spanOverride: null, $"a snapshot at slot {snapshot.Index} arrived");
+    }
+
+    private void BeginRebuild(HostedRange range, string reason)
+    {
+        if (range.Restore is not null) return;
+        var stored = _paxosState.Load(checked((long)range.RangeId));
+        if (stored is null) return;
+        // Keep the Paxos state (promises and accepted values are intact); rebuild only the state machine, from the
+        // latest snapshot's state, the range's current span of data from a peer, and this node's log.
+        BeginRestore(range, stored.Snapshot, replayUntil: range.StateMachine.AppliedUpTo, spanOverride: range.StateMachine.Span, reason);
+    }
+
+    private void BeginRestore(HostedRange range, Snapshot snapshot, long replayUntil, KeySpan? spanOverride, string reason)
+    {
+        if (_fetcher is null)
+        {
+            _logger.LogError("Range {Range} needs its data restored ({Reason}), but this host has no data fetcher", range.RangeId, reason);
+            return;
+        }
+        var state = snapshot.Data.IsEmpty ? new RangeSnapshotState { Range = range.StateMachine.Descriptor } : RangeSnapshotState.Parser.ParseFrom(snapshot.Data.Span);
+        var span = spanOverride ?? Descriptors.SpanOf(state.Range);
+        var restore = new RangeRestore(snapshot, state, span, replayUntil, reason);
+        range.Restore = restore;
+        var candidates = new List<ulong>();
+        if (range.SnapshotSource is { } source && source != _nodeId) candidates.Add(source);
+        foreach (var replica in state.Range.Replicas.Concat(range.StateMachine.Descriptor.Replicas))
+            if (replica.NodeId != _nodeId && !candidates.Contains(replica.NodeId)) candidates.Add(replica.NodeId);
+        _logger.LogWarning("Range {Range}: restoring from slot {Index} ({Reason}); fetching {Span} from node(s) {Candidates}",
+            range.RangeId, snapshot.Index, reason, span, string.Join(",", candidates));
+        _ = Task.Run(() => FetchAsync(range.RangeId, restore, candidates));
+    }
+
+    private async Task FetchAsync(ulong rangeId, RangeRestore restore, IReadOnlyList<ulong> candidates)
+    {
+        var ct = restore.Cancel.Token;
+        for (int attempt = 1; !ct.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await _fetcher!.FetchAsync(candidates, rangeId, restore.Span, restore.Snapshot.Index, ct).ConfigureAwait(false);
+                await _events.Writer.WriteAsync(new RestoreFetchedEvent(rangeId, restore), ct).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning(e, "Range {Range}: fetching its data failed (attempt {Attempt}); retrying", rangeId, attempt);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * attempt, 2000)), ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void FinishRestore(HostedRange range)
+    {
+        var restore = range.Restore!;
+        long index = restore.Snapshot.Index;
+        var work = new List<(HostedRange, IReadOnlyList<ChosenEntry>)>();
+        if (restore.ReplayUntil > index)
+        {
+            var stored = _paxosState.Load(checked((long)range.RangeId))
+                ?? throw new StorageCorruptionException($"Range {range.RangeId}: its Paxos state vanished during a rebuild.");
+            var replay = stored.Entries.Where(e => e.Slot >= index && e.Slot < restore.ReplayUntil)
+                .Select(e => new ChosenEntry(e.Slot, e.Value)).ToList();
+            if (replay.Count != restore.ReplayUntil - index)
+                throw new StorageCorruptionException($"Range {range.RangeId}: slots {index}..{restore.ReplayUntil} are not all in the log.");
+            work.Add((range, replay));
+        }
+        foreach (var deferred in restore.Deferred)
+            if (deferred.Chosen.Count > 0) work.Add((range, deferred.Chosen));
+        range.Restore = null;
+        ApplyAndComplete(work, first: batch => range.StateMachine.Restore(batch, index, restore.State));
+        foreach (var deferred in restore.Deferred) CompleteReads(range, deferred);
+        _logger.LogWarning("Range {Range}: restored from slot {Index} ({Reason}); applied up to {Applied}",
+            range.RangeId, index, restore.Reason, range.StateMachine.AppliedUpTo);
+    }
+
+    private void FailDeferred(HostedRange range, RangeRestore restore)
+    {
+        foreach (var ready in restore.Deferred)
+        {
+            foreach (var read in ready.ReadsReady)
+                if (range.PendingReads.Remove(read.ReadId, out var pending))
+                    pending.Completion.TrySetException(new NotLeaderException(range.RangeId, range.Core.LeaderHint));
+        }
+        restore.Deferred.Clear();
+    }
+}

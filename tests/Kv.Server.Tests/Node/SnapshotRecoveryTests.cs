@@ -1,0 +1,110 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Kv.Server.Ranges;
+using Kv.Storage.Encoding;
+using RocksDbSharp;
+using Wire = Kv.Proto.V1;
+
+namespace Kv.Server.Tests.Node;
+
+/// <summary>Log compaction, catch-up by snapshot (state plus data copied from a peer), and rebuilding corrupt data.</summary>
+public sealed class SnapshotRecoveryTests
+{
+    [Fact(Timeout = 90_000)]
+    public async Task NodeBehindACompactedLog_CatchesUpBySnapshot_WithEveryKey()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(o => o with { LogCompactionEntries = 20 });
+        for (int i = 0; i < 30; i++) await cluster.PutAsync($"before/{i:D3}", $"v{i}");
+        await cluster.StopNodeAsync(3);
+        // Enough writes for the two remaining replicas to compact past everything node 3 has.
+        for (int i = 0; i < 200; i++) await cluster.PutAsync($"k/{i:D3}", $"v{i}");
+        await cluster.PutAsync("before/005", "overwritten");
+        var leader = LeaderOf(cluster, RangeIds.FirstUser, [1, 2]);
+        var status = leader.Host.Replicas().Single(r => r.RangeId == RangeIds.FirstUser);
+        Assert.True(leader.Host.Replicas().Single(r => r.RangeId == RangeIds.FirstUser).LogEntries < 100, "the leader compacted its log");
+
+        await cluster.StartNodeAsync(3);
+        var node3 = cluster.Node(3);
+        await WaitUntilAsync(() => node3.Host.Replicas().Single(r => r.RangeId == RangeIds.FirstUser).AppliedUpTo >= status.AppliedUpTo
+            && !node3.Host.IsRestoring(RangeIds.FirstUser), TimeSpan.FromSeconds(30));
+
+        // Node 3's own copy holds every key, including those written while it was down.
+        for (int i = 0; i < 200; i++) Assert.Equal($"v{i}", ReadLocal(node3, $"k/{i:D3}"));
+        Assert.Equal("overwritten", ReadLocal(node3, "before/005"));
+        Assert.Equal("v7", ReadLocal(node3, "before/007"));
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task CorruptValueOnTheLeader_FailsTheRead_ThenTheReplicaIsRebuiltFromItsPeers()
+    {
+        // Compaction keeps only the last few entries, so the damaged version cannot be replayed from the log: the
+        // rebuild must copy the data from a peer.
+        await using var cluster = await InProcessCluster.StartAsync(o => o with { LogCompactionEntries = 5 });
+        for (int i = 0; i < 20; i++) await cluster.PutAsync($"c/{i:D2}", $"value-{i}");
+        for (int i = 0; i < 20; i++) await cluster.PutAsync($"other/{i:D2}", "x");
+        var leader = LeaderOf(cluster, RangeIds.FirstUser, [1, 2, 3]);
+        Corrupt(leader, "c/07");
+
+        // The leader serves reads; the first read of the damaged key must fail loudly rather than return garbage.
+        int leaderId = (int)leader.Options.NodeId;
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            cluster.Kv(leaderId).GetAsync(new Wire.GetRequest { Key = ByteString.CopyFromUtf8("c/07") }).ResponseAsync);
+        Assert.Equal(StatusCode.DataLoss, error.StatusCode);
+
+        await WaitUntilAsync(() => !leader.Host.IsRestoring(RangeIds.FirstUser) && ReadLocalOrNull(leader, "c/07") == "value-7", TimeSpan.FromSeconds(30));
+        for (int i = 0; i < 20; i++) Assert.Equal($"value-{i}", (await cluster.GetAsync($"c/{i:D2}")).Value.ToStringUtf8());
+        await cluster.PutAsync("c/after", "works");
+        Assert.Equal("works", ReadLocal(leader, "c/after"));
+    }
+
+    private static Kv.Server.Node.KvNode LeaderOf(InProcessCluster cluster, ulong rangeId, int[] nodes)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            foreach (int id in nodes)
+                if (cluster.Node(id).Host.Replicas().Single(r => r.RangeId == rangeId).IsLeader) return cluster.Node(id);
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("no leader");
+            Thread.Sleep(20);
+        }
+    }
+
+    private static string ReadLocal(Kv.Server.Node.KvNode node, string key) =>
+        ReadLocalOrNull(node, key) ?? throw new Xunit.Sdk.XunitException($"node {node.Options.NodeId} has no {key}");
+
+    private static string? ReadLocalOrNull(Kv.Server.Node.KvNode node, string key)
+    {
+        try
+        {
+            var read = node.Mvcc.Get(System.Text.Encoding.UTF8.GetBytes(key), Timestamp.Max);
+            return read.HasValue ? System.Text.Encoding.UTF8.GetString(read.Value!) : null;
+        }
+        catch (Kv.Storage.StorageCorruptionException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Overwrites the newest stored version of <paramref name="key"/> with bytes that fail its checksum.</summary>
+    private static void Corrupt(Kv.Server.Node.KvNode node, string key)
+    {
+        var store = node.Store;
+        byte[] prefix = KeyEncoding.UserKeyPrefix(System.Text.Encoding.UTF8.GetBytes(key));
+        using var iterator = store.Db.NewIterator(store.Data);
+        iterator.Seek(prefix);
+        Assert.True(iterator.Valid() && iterator.Key().AsSpan().StartsWith(prefix), "the key is stored");
+        byte[] value = iterator.Value();
+        value[^1] ^= 0xFF;
+        store.Db.Put(iterator.Key(), value, store.Data, store.SyncWrite);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
+            await Task.Delay(50);
+        }
+    }
+}
