@@ -129,7 +129,7 @@ public sealed class KvNode : IAsyncDisposable
         foreach (long group in new PaxosStateStore(store).ListGroups()) host.AddRange((ulong)group);
         var proposer = new RangeProposer((ulong)options.NodeId, host, clock, channels, directory, loggerFactory.CreateLogger<RangeProposer>());
         var splitter = new RangeSplitter(proposer, directory, host, meta, loggerFactory.CreateLogger<RangeSplitter>());
-        var splits = new SplitScheduler(host, splitter, data, options.RangeSplitBytes, TimeSpan.FromMilliseconds(options.SplitCheckIntervalMs),
+        var splits = new SplitScheduler(host, splitter, directory, data, options.RangeSplitBytes, TimeSpan.FromMilliseconds(options.SplitCheckIntervalMs),
             loggerFactory.CreateLogger<SplitScheduler>());
 
         builder.Services.AddSingleton(options);

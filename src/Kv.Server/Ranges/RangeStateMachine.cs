@@ -63,6 +63,9 @@ public sealed partial class RangeStateMachine
     /// <summary>The user keys this range owns (the meta range owns none and refuses user commands).</summary>
     public KeySpan Span { get; private set; }
 
+    /// <summary>Whether the replica's state is stored (false for a replica created empty, until its snapshot is in).</summary>
+    public bool HasState => _descriptorPersisted;
+
     /// <summary>Whether this is the meta range.</summary>
     public bool IsMeta => _rangeId == Ranges.RangeIds.Meta;
 

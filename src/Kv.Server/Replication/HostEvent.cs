@@ -21,6 +21,9 @@ internal sealed record ReadEvent(ulong RangeId, Func<Ranges.RangeStateMachine, o
 /// <summary>A restore's data has been fetched: finish it on the loop.</summary>
 internal sealed record RestoreFetchedEvent(ulong RangeId, RangeRestore Restore) : HostEvent;
 
+/// <summary>Create the replicas the directory places here but this node lacks.</summary>
+internal sealed record AdoptEvent(IReadOnlyList<Proto.V1.RangeDescriptor> Descriptors) : HostEvent;
+
 /// <summary>Rebuild a replica whose data was found corrupt.</summary>
 internal sealed record RebuildEvent(ulong RangeId, string Reason) : HostEvent;
 

@@ -33,14 +33,42 @@ public sealed partial class ReplicaHost : IRangeDataSource
             reason = $"node {_nodeId} does not host range {rangeId}";
             return RangeDataAvailability.RangeNotHosted;
         }
-        if (r.Restore is not null)
+        if (r.Restore is not null || r.Core.LatestConfiguration is null || r.StateMachine.IsMeta)
         {
-            reason = $"node {_nodeId} is restoring range {rangeId} itself";
+            reason = r.StateMachine.IsMeta ? "the meta range has no data to copy" : $"node {_nodeId} has no data of range {rangeId} yet";
             return RangeDataAvailability.SpanUnavailable;
         }
         reason = "";
         return RangeDataAvailability.Available;
     }
+
+    /// <summary>
+    /// Creates, as empty replicas waiting for a snapshot, the ranges that <paramref name="descriptors"/> place on
+    /// this node but that it does not host: ranges split off while it was away and whose split it skipped by
+    /// installing a later snapshot of the left range. Only ranges whose span overlaps no hosted range are created,
+    /// so a replica still behind the split (which creates the range itself when it applies it) is left to do so.
+    /// Safe because this node never held state of those groups: it has never promised or accepted anything there.
+    /// </summary>
+    public void AdoptMissingReplicas(IReadOnlyList<RangeDescriptor> descriptors) =>
+        _events.Writer.TryWrite(new AdoptEvent(descriptors));
+
+    private void Adopt(IReadOnlyList<RangeDescriptor> descriptors)
+    {
+        foreach (var d in descriptors)
+        {
+            if (_ranges.ContainsKey(d.RangeId) || d.RangeId == RangeIds.Meta || d.Replicas.All(r => r.NodeId != _nodeId)) continue;
+            var span = Descriptors.SpanOf(d);
+            bool overlaps = _ranges.Values.Any(r => !r.StateMachine.IsMeta && (r.Core.LatestConfiguration is null || Overlap(span, r.StateMachine.Span)));
+            if (overlaps) continue;
+            var machine = new RangeStateMachine(d.RangeId, span, _mvcc, _meta);
+            var core = new Kv.Paxos.Replica(_options(ReplicaId), PersistentState.Joining(), new Random(_random.Next()));
+            _ranges[d.RangeId] = new HostedRange(d.RangeId, core, machine);
+            _logger.LogWarning("Node {Node} adopts {Range}, which it should hold but does not; it waits for a snapshot", _nodeId, Descriptors.Describe(d));
+        }
+    }
+
+    private static bool Overlap(KeySpan a, KeySpan b) =>
+        (a.End is null || b.Start.AsSpan().SequenceCompareTo(a.End) < 0) && (b.End is null || a.Start.AsSpan().SequenceCompareTo(b.End) < 0);
 
     /// <summary>Asks the loop to rebuild a replica whose data was found corrupt (from a peer, keeping its Paxos state).</summary>
     public void RequestRebuild(ulong rangeId, string reason) => _events.Writer.TryWrite(new RebuildEvent(rangeId, reason));
@@ -63,7 +91,8 @@ public sealed partial class ReplicaHost : IRangeDataSource
         foreach (var r in _ranges.Values)
         {
             var stored = _paxosState.Load(checked((long)r.RangeId));
-            if (stored is not null && stored.Snapshot.Index > r.StateMachine.AppliedUpTo)
+            // Ahead of the state machine, or (a replica created empty) installed but never restored.
+            if (stored is not null && (stored.Snapshot.Index > r.StateMachine.AppliedUpTo || (!r.StateMachine.HasState && stored.Snapshot.Configurations.Count > 0)))
                 BeginRestore(r, stored.Snapshot, replayUntil: stored.Snapshot.Index, spanOverride: null, "a snapshot install was interrupted");
         }
     }
@@ -92,6 +121,16 @@ public sealed partial class ReplicaHost : IRangeDataSource
 
     private void BeginRestore(HostedRange range, Snapshot snapshot, long replayUntil, KeySpan? spanOverride, string reason)
     {
+        if (range.StateMachine.IsMeta)
+        {
+            // The meta range keeps no MVCC data: its whole state is in the snapshot. Never fetch a span for it
+            // (its descriptor covers every key, and a copy would overwrite the user ranges' data).
+            var metaState = RangeSnapshotState.Parser.ParseFrom(snapshot.Data.Span);
+            var metaRestore = new RangeRestore(snapshot, metaState, KeySpan.All, replayUntil, reason);
+            range.Restore = metaRestore;
+            _ = _events.Writer.WriteAsync(new RestoreFetchedEvent(range.RangeId, metaRestore)).AsTask();
+            return;
+        }
         if (_fetcher is null)
         {
             _logger.LogError("Range {Range} needs its data restored ({Reason}), but this host has no data fetcher", range.RangeId, reason);

@@ -90,7 +90,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         var machine = new RangeStateMachine(rangeId, KeySpan.All, _mvcc, _meta);
         var core = new Replica(_options(ReplicaId), state, new Random(_random.Next()), appliedUpTo: machine.AppliedUpTo);
         _ranges[rangeId] = new HostedRange(rangeId, core, machine);
-        _directory?.Update(machine.IsMeta ? machine.Directory : [machine.Descriptor]);
+        if (machine.HasState) _directory?.Update(machine.IsMeta ? machine.Directory : [machine.Descriptor]);
     }
 
     /// <summary>Starts the loop and the ticker.</summary>
@@ -232,6 +232,9 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
                 break;
             case RestoreFetchedEvent f when _ranges.TryGetValue(f.RangeId, out var r) && r.Restore == f.Restore:
                 FinishRestore(r);
+                break;
+            case AdoptEvent adopt:
+                Adopt(adopt.Descriptors);
                 break;
             case RebuildEvent rebuild when _ranges.TryGetValue(rebuild.RangeId, out var r):
                 BeginRebuild(r, rebuild.Reason);

@@ -6,10 +6,12 @@ namespace Kv.Server.Replication;
 
 /// <summary>
 /// Every <c>interval</c>, on this node: splits each range it leads whose data has grown past the threshold (at
-/// the key that halves it), and repairs meta entries left stale by a crash mid-split. Only leaders act, so one
+/// the key that halves it), repairs meta entries left stale by a crash mid-split, and adopts ranges the directory
+/// places here that the node lacks (see <see cref="ReplicaHost.AdoptMissingReplicas"/>). Only leaders act, so one
 /// node per range decides; a split that races another is refused by the range's generation check.
 /// </summary>
-public sealed class SplitScheduler(ReplicaHost host, RangeSplitter splitter, RangeDataOps data, long splitBytes, TimeSpan interval, ILogger<SplitScheduler> logger)
+public sealed class SplitScheduler(
+    ReplicaHost host, RangeSplitter splitter, RangeDirectory directory, RangeDataOps data, long splitBytes, TimeSpan interval, ILogger<SplitScheduler> logger)
     : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
@@ -21,6 +23,7 @@ public sealed class SplitScheduler(ReplicaHost host, RangeSplitter splitter, Ran
     /// <summary>One round of checks (also for tests).</summary>
     public async Task CheckOnceAsync(CancellationToken cancellationToken)
     {
+        host.AdoptMissingReplicas(directory.All);
         await splitter.ReconcileAsync(cancellationToken).ConfigureAwait(false);
         foreach (var r in host.Replicas())
         {

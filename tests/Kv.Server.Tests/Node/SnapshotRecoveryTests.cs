@@ -57,6 +57,33 @@ public sealed class SnapshotRecoveryTests
         Assert.Equal("works", ReadLocal(leader, "c/after"));
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task NodeThatSkippedASplitBySnapshot_AdoptsTheNewRange_AndGetsItsData()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(o => o with { LogCompactionEntries = 20, SplitCheckIntervalMs = 200 });
+        for (int i = 0; i < 10; i++) await cluster.PutAsync($"a/{i:D3}", "early");
+        await cluster.StopNodeAsync(3);
+        var split = await cluster.Admin(1).SplitRangeAsync(new Wire.SplitRangeRequest { SplitKey = ByteString.CopyFromUtf8("m") });
+        for (int i = 0; i < 100; i++)
+        {
+            await cluster.PutAsync($"a/{i:D3}", $"left-{i}");
+            await cluster.PutAsync($"z/{i:D3}", $"right-{i}");
+        }
+        await cluster.StartNodeAsync(3);
+        var node3 = cluster.Node(3);
+        // Node 3 learns the split only from the left range's snapshot, so it must create the right range itself.
+        await WaitUntilAsync(() => node3.Host.Hosts(split.Right.RangeId)
+            && node3.Host.Replicas().Single(r => r.RangeId == split.Right.RangeId).AppliedUpTo > 0
+            && !node3.Host.IsRestoring(split.Right.RangeId) && !node3.Host.IsRestoring(split.Left.RangeId)
+            && ReadLocalOrNull(node3, "z/099") == "right-99" && ReadLocalOrNull(node3, "a/099") == "left-99", TimeSpan.FromSeconds(40));
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.Equal($"left-{i}", ReadLocal(node3, $"a/{i:D3}"));
+            Assert.Equal($"right-{i}", ReadLocal(node3, $"z/{i:D3}"));
+        }
+        Assert.Equal("m", node3.Host.Replicas().Single(r => r.RangeId == split.Left.RangeId).Descriptor.EndKey.ToStringUtf8());
+    }
+
     private static Kv.Server.Node.KvNode LeaderOf(InProcessCluster cluster, ulong rangeId, int[] nodes)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
