@@ -37,6 +37,10 @@ public sealed class KvMalformedFrameTests : IAsyncLifetime
         { "truncated-prefix", StatusCode.Internal, "Incomplete message" },
         { "empty-body", StatusCode.Internal, "Incomplete message" },
         { "two-messages-for-a-unary-call", StatusCode.Internal, "Additional data after the message" },
+        // A field number of 0 is never valid protobuf.
+        { "garbage-protobuf", StatusCode.Internal, "is not a valid PutRequest: Protocol message contained an invalid tag (zero)" },
+        // A length-delimited field whose length runs past the end of the message.
+        { "protobuf-field-past-end", StatusCode.Internal, "is not a valid PutRequest" },
         { "compressed-flag-without-encoding", StatusCode.Internal, "did not include grpc-encoding" },
         { "compressed-with-unsupported-encoding", StatusCode.Unimplemented, "Unsupported grpc-encoding value 'snappy'" },
         // 64 KiB of gzip that inflates to a Put of 64 MiB: past the receive limit once decompressed.

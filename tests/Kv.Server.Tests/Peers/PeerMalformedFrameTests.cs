@@ -70,6 +70,8 @@ public sealed class PeerMalformedFrameTests
     {
         // A correct batch, then a frame whose prefix claims 100 bytes more than the stream carries before it ends.
         { "truncated-frame", StatusCode.Internal, "Incomplete message" },
+        // A correct batch, then bytes that are not a PeerBatch (field number 0 is never valid protobuf).
+        { "garbage-batch", StatusCode.Internal, "is not a valid PeerBatch" },
         // A correct batch, then a frame larger than the server's receive limit (only its prefix is sent).
         { "frame-over-receive-limit", StatusCode.ResourceExhausted, "exceeds the maximum configured message size" },
         // A correct batch, then a batch addressed to node 7.
