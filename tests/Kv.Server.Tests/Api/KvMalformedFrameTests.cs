@@ -43,6 +43,7 @@ public sealed class KvMalformedFrameTests : IAsyncLifetime
         { "protobuf-field-past-end", StatusCode.Internal, "is not a valid PutRequest" },
         { "compressed-flag-without-encoding", StatusCode.Internal, "did not include grpc-encoding" },
         { "compressed-with-unsupported-encoding", StatusCode.Unimplemented, "Unsupported grpc-encoding value 'snappy'" },
+        { "compressed-gzip-but-not-gzip", StatusCode.Internal, "gzip-compressed message does not decompress" },
         // 64 KiB of gzip that inflates to a Put of 64 MiB: past the receive limit once decompressed.
         { "gzip-bomb", StatusCode.ResourceExhausted, "exceeds the maximum configured message size" },
         // A correct Put whose value makes the message one byte larger than the server's receive limit.
