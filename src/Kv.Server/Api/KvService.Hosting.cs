@@ -5,6 +5,7 @@ namespace Kv.Server.Api;
 
 // gRPC finds this attribute before the generated base's, so requests are parsed by MalformedRequestBinder's guard.
 [BindServiceMethod(typeof(KvService), nameof(BindService))]
+[GrpcMessageLimitOnly]
 public sealed partial class KvService
 {
     /// <summary>

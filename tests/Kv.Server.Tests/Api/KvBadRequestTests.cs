@@ -33,6 +33,8 @@ public sealed class KvBadRequestTests : IAsyncLifetime
         { "batch-get-key-too-long", "operations[0].get.key", "4097 bytes; at most 4096" },
         { "batch-delete-empty-key", "operations[0].delete.key", "must not be empty" },
         { "delete-sequence-too-large", "write_id.sequence", "at most 9223372036854775807" },
+        // Under the server's receive limit but over Kestrel's default body limit (30,000,000 bytes).
+        { "put-value-of-30-mb", "value", "30000000 bytes; at most 4194304" },
     };
 
     [Theory(Timeout = 30_000)]

@@ -48,6 +48,9 @@ public sealed class KvMalformedFrameTests : IAsyncLifetime
         { "gzip-bomb", StatusCode.ResourceExhausted, "exceeds the maximum configured message size" },
         // A correct Put whose value makes the message one byte larger than the server's receive limit.
         { "over-receive-limit", StatusCode.ResourceExhausted, "exceeds the maximum configured message size" },
+        // A correct Put under the receive limit but over Kestrel's default request body limit (30,000,000 bytes):
+        // the value is what is wrong, and the service says so.
+        { "over-kestrel-body-limit", StatusCode.InvalidArgument, "value: 30000000 bytes; at most 4194304" },
         { "wrong-content-type", StatusCode.Internal, "Content-Type 'application/json' is not supported" },
         { "unknown-method", StatusCode.Unimplemented, "unimplemented" },
         // Two prefixes Grpc.AspNetCore's frame reader refuses with a plain exception before any Kv code runs, so they
