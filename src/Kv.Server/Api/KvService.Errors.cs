@@ -66,6 +66,11 @@ public sealed partial class KvService
         }
     }
 
+    // ReplicaHost reports a range it does not host only as this exception and message. The locator routed the key
+    // there, so the range moved off this node (or the locator is ahead of the host): the client's to redirect, not
+    // an internal error.
+    private static bool IsRangeNotHosted(KeyNotFoundException e) => e.Message.Contains("is not hosted", StringComparison.Ordinal);
+
     /// <summary>
     /// Stamps <paramref name="command"/> with a clock timestamp, proposes it to the range as the write
     /// <paramref name="writeId"/>, and returns the state machine's result, or throws the status for a result that
@@ -86,6 +91,10 @@ public sealed partial class KvService
         catch (NotLeaderException e)
         {
             throw KvErrors.NotLeader(route, e.LeaderHint);
+        }
+        catch (KeyNotFoundException e) when (IsRangeNotHosted(e))
+        {
+            throw KvErrors.RangeNotHosted(route);
         }
         if (result.Error.Length == 0) return result;
         // The state machine's verdicts are strings (RangeStateMachine); these two are the client's to act on.

@@ -36,6 +36,10 @@ public sealed partial class KvService
         {
             throw KvErrors.NotLeader(route, e.LeaderHint);
         }
+        catch (KeyNotFoundException e) when (IsRangeNotHosted(e))
+        {
+            throw KvErrors.RangeNotHosted(route);
+        }
 
         var response = new Wire.ScanResponse();
         long bytes = 0;

@@ -144,6 +144,10 @@ public sealed partial class KvService : Wire.Kv.KvBase
         {
             throw KvErrors.NotLeader(route, e.LeaderHint);
         }
+        catch (KeyNotFoundException e) when (IsRangeNotHosted(e))
+        {
+            throw KvErrors.RangeNotHosted(route);
+        }
         if (read.Status == MvccReadStatus.StagedVersionEncountered) throw StagedEncountered(request.Key.Span, read.Staged);
         return read.HasValue
             ? new Wire.GetResponse { Found = true, Value = UnsafeByteOperations.UnsafeWrap(read.Value), Version = ToWire(read.VersionTimestamp) }
