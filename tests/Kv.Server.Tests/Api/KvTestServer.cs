@@ -141,6 +141,7 @@ internal sealed class KvTestServer : IAsyncDisposable
         {
             await app.DisposeAsync();
             foreach (var n in nodes.Values) await n.DisposeAsync();
+            DeleteRoot(root);
             throw;
         }
         endpoint = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
@@ -171,9 +172,14 @@ internal sealed class KvTestServer : IAsyncDisposable
         await _app.DisposeAsync();
         foreach (var n in _nodes.Values.ToList()) await n.DisposeAsync();
         _nodes.Clear();
+        DeleteRoot(_root);
+    }
+
+    private static void DeleteRoot(string root)
+    {
         try
         {
-            Directory.Delete(_root, recursive: true);
+            Directory.Delete(root, recursive: true);
         }
         catch (IOException)
         {
