@@ -38,6 +38,14 @@ internal static class KvErrors
     public static RpcException RangeMoved(RangeRoute route, string message) =>
         Build(StatusCode.FailedPrecondition, message, new Wire.RangeMoved { Descriptor_ = route.ToDescriptor() });
 
+    /// <summary>
+    /// FAILED_PRECONDITION with a <c>RangeMoved</c> detail for a key whose range this node does not host: the client
+    /// refreshes its descriptor and goes to one of the range's replicas.
+    /// </summary>
+    public static RpcException RangeNotHosted(RangeRoute route) => RangeMoved(route,
+        $"Range {route.RangeId} is not hosted on this node (it moved, or this node's view of it is stale); "
+        + "refresh the range descriptor and retry at one of its replicas.");
+
     /// <summary>A status without details.</summary>
     public static RpcException Plain(StatusCode code, string message) => Build(code, message, detail: null);
 

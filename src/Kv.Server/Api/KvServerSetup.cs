@@ -1,4 +1,6 @@
+using System.IO.Compression;
 using Grpc.AspNetCore.Server;
+using Grpc.Net.Compression;
 using Kv.Server.Configuration;
 
 namespace Kv.Server.Api;
@@ -23,7 +25,9 @@ public static class KvServerSetup
     /// <see cref="GrpcServiceOptions.MaxReceiveMessageSize"/> to <see cref="RequestBytesMax"/>, never lowering a larger
     /// setting. Null counts as not set: it is what the options hold until gRPC's own setup applies its 4 MiB default,
     /// which may run after this callback. The limit is server-wide, so peer streams get the same room.
-    /// Send size stays unlimited on the server: responses are bounded by the API's own limits.
+    /// Send size stays unlimited on the server: responses are bounded by the API's own limits. Every compression
+    /// provider is wrapped in <see cref="CorruptCompressionGuard"/>, so that a request that does not decompress is
+    /// INTERNAL with a message rather than UNKNOWN.
     /// </summary>
     public static void ConfigureGrpc(GrpcServiceOptions options, NodeOptions nodeOptions, KvApiLimits? limits = null)
     {
@@ -32,5 +36,16 @@ public static class KvServerSetup
         // ReplicaOptions.MessageValueBytesMax, plus one slot).
         int required = Math.Max(RequestBytesMax(nodeOptions, limits), new Peers.PeerTransportOptions().MessageBytesMax + 64 * 1024);
         if (options.MaxReceiveMessageSize is not { } current || current < required) options.MaxReceiveMessageSize = required;
+
+        // gRPC adds its default providers only to an empty list, and may do so after this callback: then supply
+        // them here (the same ones: gzip and deflate at the fastest level), so that they are guarded too.
+        var providers = options.CompressionProviders;
+        if (providers.Count == 0)
+        {
+            providers.Add(new GzipCompressionProvider(CompressionLevel.Fastest));
+            providers.Add(new DeflateCompressionProvider(CompressionLevel.Fastest));
+        }
+        for (int i = 0; i < providers.Count; i++)
+            if (providers[i] is not CorruptCompressionGuard) providers[i] = new CorruptCompressionGuard(providers[i]);
     }
 }

@@ -86,9 +86,9 @@ public sealed partial class KvService
             {
                 throw KvErrors.NotLeader(route, e.LeaderHint);
             }
-            catch (RangeNotHostedException e)
+            catch (RangeNotHostedException)
             {
-                throw KvErrors.RangeMoved(route, $"{e.Message} Try one of its replicas.");
+                throw KvErrors.RangeNotHosted(route);
             }
             catch (RangeMovedException e)
             {

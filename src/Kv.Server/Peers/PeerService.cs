@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Kv.Server.Api;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wire = Kv.Proto.V1;
@@ -8,12 +9,19 @@ namespace Kv.Server.Peers;
 /// <summary>
 /// The receiving end of peer streams: reads each batch, hands its messages to the <see cref="IPeerMessageSink"/>
 /// in order, then acknowledges it. Acknowledging only after delivery is what bounds the sender's in-flight window
-/// by the sink's speed. A malformed message is logged and skipped; the rest of its batch is still delivered.
+/// by the sink's speed. A malformed message is logged and skipped; the rest of its batch is still delivered. A frame
+/// that is not a batch at all ends the stream with INTERNAL (<see cref="MalformedRequestBinder"/>); the sender
+/// reconnects.
 /// </summary>
+[BindServiceMethod(typeof(PeerService), nameof(BindService))]
 public sealed class PeerService(
     IPeerMessageSink sink, IHostApplicationLifetime lifetime, ILogger<PeerService> logger, PeerLocalNode? localNode = null)
     : Wire.Peer.PeerBase
 {
+    /// <summary>Binds the stream with bytes that are not a batch answered INTERNAL rather than UNKNOWN. Called by gRPC.</summary>
+    public static void BindService(ServiceBinderBase serviceBinder, Wire.Peer.PeerBase? service) =>
+        Wire.Peer.BindService(new MalformedRequestBinder(serviceBinder), service);
+
     /// <inheritdoc />
     public override async Task Stream(
         IAsyncStreamReader<Wire.PeerBatch> requestStream, IServerStreamWriter<Wire.PeerBatchAck> responseStream, ServerCallContext context)

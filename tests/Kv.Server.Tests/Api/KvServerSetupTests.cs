@@ -28,4 +28,21 @@ public sealed class KvServerSetupTests
         KvServerSetup.ConfigureGrpc(larger, new NodeOptions());
         Assert.Equal(64 * 1024 * 1024, larger.MaxReceiveMessageSize);
     }
+
+    [Fact]
+    public void ConfigureGrpc_GuardsEveryCompressionProvider_OnceAndWhicheverRunsFirst()
+    {
+        // gRPC's own setup may run before this callback (providers present) or after it (none yet).
+        var afterGrpc = new GrpcServiceOptions();
+        afterGrpc.CompressionProviders.Add(new Grpc.Net.Compression.GzipCompressionProvider(System.IO.Compression.CompressionLevel.Fastest));
+        KvServerSetup.ConfigureGrpc(afterGrpc, new NodeOptions());
+        KvServerSetup.ConfigureGrpc(afterGrpc, new NodeOptions());
+        var gzip = Assert.IsType<CorruptCompressionGuard>(Assert.Single(afterGrpc.CompressionProviders));
+        Assert.IsType<Grpc.Net.Compression.GzipCompressionProvider>(gzip.Inner);
+
+        var beforeGrpc = new GrpcServiceOptions();
+        KvServerSetup.ConfigureGrpc(beforeGrpc, new NodeOptions());
+        Assert.Equal(["gzip", "deflate"], beforeGrpc.CompressionProviders.Select(p => p.EncodingName));
+        Assert.All(beforeGrpc.CompressionProviders, p => Assert.IsType<CorruptCompressionGuard>(p));
+    }
 }

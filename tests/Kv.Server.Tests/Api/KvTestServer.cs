@@ -3,6 +3,7 @@ using Grpc.Net.Client;
 using Kv.Server.Api;
 using Kv.Server.Clock;
 using Kv.Server.Configuration;
+using Kv.Server.Peers;
 using Kv.Server.Replication;
 using Kv.Storage;
 using Kv.Storage.GroupCommit;
@@ -45,7 +46,8 @@ internal enum KvTestTopology
 /// Node 1 serving the client API in-process: its own RocksDB in a temp directory, a <see cref="ReplicaHost"/> with
 /// range 1 (all keys) replicated as the <see cref="KvTestTopology"/> says, a hybrid logical clock over the system
 /// clock (persisting its bound is a no-op), and Kestrel on 127.0.0.1 (HTTP/2 only) with a <see cref="GrpcChannel"/>
-/// client.
+/// client. Like a real node (<c>KvNode</c>), the port also serves the peer stream into node 1's host, so that tests
+/// can feed it bad peer input and watch the range carry on.
 /// </summary>
 internal sealed class KvTestServer : IAsyncDisposable
 {
@@ -80,13 +82,19 @@ internal sealed class KvTestServer : IAsyncDisposable
 
     public Wire.Kv.KvClient Client { get; }
 
+    /// <summary>The largest request message the server takes, as gRPC ended up configured (server-wide).</summary>
+    public int ReceiveBytesMax =>
+        _app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>>().Value.MaxReceiveMessageSize
+        ?? throw new InvalidOperationException("The server has no receive limit.");
+
     /// <summary>
     /// Starts the nodes of <paramref name="topology"/> and node 1's API server; when node 1 can lead, waits until it
     /// does. Replica endpoints for error details: node 1 at the server's address, any other node at
-    /// http://node-N.invalid:7100.
+    /// http://node-N.invalid:7100. <paramref name="locator"/>, when given, wraps the single-range locator (to route
+    /// some keys elsewhere).
     /// </summary>
     public static async Task<KvTestServer> StartAsync(
-        KvTestTopology topology = KvTestTopology.SoleVoter, KvApiLimits? limits = null)
+        KvTestTopology topology = KvTestTopology.SoleVoter, KvApiLimits? limits = null, Func<IRangeLocator, IRangeLocator>? locator = null)
     {
         var configuration = topology switch
         {
@@ -113,11 +121,18 @@ internal sealed class KvTestServer : IAsyncDisposable
         builder.Services.AddSingleton(nodeOptions);
         if (limits is not null) builder.Services.AddSingleton(limits);
         // Resolved at the first request, after the server has its address.
-        builder.Services.AddSingleton<IRangeLocator>(_ => new SingleRangeLocator(configuration.Members
-            .Select(m => new RangeReplica((ulong)m, m == 1 ? endpoint!.ToString() : $"http://node-{m}.invalid:7100", configuration.IsLearner(m)))
-            .ToArray()));
+        builder.Services.AddSingleton<IRangeLocator>(_ =>
+        {
+            var single = new SingleRangeLocator(configuration.Members
+                .Select(m => new RangeReplica((ulong)m, m == 1 ? endpoint!.ToString() : $"http://node-{m}.invalid:7100", configuration.IsLearner(m)))
+                .ToArray());
+            return locator is null ? single : locator(single);
+        });
+        builder.Services.AddSingleton<IPeerMessageSink>(nodes[1].Host);
+        builder.Services.AddSingleton(new PeerLocalNode(1));
         var app = builder.Build();
         app.MapGrpcService<KvService>();
+        app.MapGrpcService<PeerService>();
         try
         {
             await app.StartAsync();
@@ -126,6 +141,7 @@ internal sealed class KvTestServer : IAsyncDisposable
         {
             await app.DisposeAsync();
             foreach (var n in nodes.Values) await n.DisposeAsync();
+            DeleteRoot(root);
             throw;
         }
         endpoint = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
@@ -156,9 +172,14 @@ internal sealed class KvTestServer : IAsyncDisposable
         await _app.DisposeAsync();
         foreach (var n in _nodes.Values.ToList()) await n.DisposeAsync();
         _nodes.Clear();
+        DeleteRoot(_root);
+    }
+
+    private static void DeleteRoot(string root)
+    {
         try
         {
-            Directory.Delete(_root, recursive: true);
+            Directory.Delete(root, recursive: true);
         }
         catch (IOException)
         {
