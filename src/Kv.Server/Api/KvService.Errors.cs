@@ -11,9 +11,10 @@ namespace Kv.Server.Api;
 public sealed partial class KvService
 {
     // Writes without a client id (0: no deduplication) still need distinct (client, sequence) pairs: the host
-    // matches a proposal's waiter by that pair and treats a second proposal with the same pair as a retry of the
-    // first. So they get sequences from this process-wide counter (the state machine ignores them).
-    private static long s_anonymousSequence;
+    // matches a proposal's waiter by that pair, treats a second proposal with the same pair as a retry of the first,
+    // and also applies commands other nodes proposed while they led. A random 63-bit sequence per write keeps pairs
+    // from colliding across nodes and restarts (a counter would restart at 1 on every node); the state machine
+    // ignores it.
 
     /// <summary>
     /// Runs an RPC's body and turns whatever it throws into a status: the body's own <see cref="RpcException"/>s pass
@@ -107,7 +108,7 @@ public sealed partial class KvService
     private async Task<Wire.RangeCommandResult> ProposeAsync(ByteString key, Wire.WriteId? writeId, Wire.RangeCommand command, CancellationToken ct)
     {
         long clientId = writeId is null ? 0 : checked((long)writeId.ClientId);
-        long sequence = clientId == 0 ? Interlocked.Increment(ref s_anonymousSequence) : checked((long)writeId!.Sequence);
+        long sequence = clientId == 0 ? Random.Shared.NextInt64(1, long.MaxValue) : checked((long)writeId!.Sequence);
         return await RoutedAsync(key, async route =>
         {
             var now = await _clock.NowAsync(ct).ConfigureAwait(false);

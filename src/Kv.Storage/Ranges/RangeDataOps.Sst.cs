@@ -9,8 +9,6 @@ public sealed partial class RangeDataOps
     /// <summary>Sub-directory of the store where the receiver's own tombstone file is built (RocksDB ignores sub-directories).</summary>
     internal const string IngestStagingDirectoryName = "kv-ingest-staging";
 
-    private static long s_tombstoneFileCounter;
-
     /// <summary>
     /// Writes the span's data, read from one RocksDB snapshot taken at the start, as sorted SST files of raw
     /// keys and values (a new file after <see cref="SstFileBytesMax"/> key/value bytes) into
@@ -190,7 +188,7 @@ public sealed partial class RangeDataOps
         if (upper is null) return null;
         string staging = Path.Combine(Store.Path, IngestStagingDirectoryName);
         Directory.CreateDirectory(staging);
-        string path = Path.Combine(staging, $"tombstone-{Interlocked.Increment(ref s_tombstoneFileCounter)}.sst");
+        string path = Path.Combine(staging, $"tombstone-{Guid.NewGuid():N}.sst");
         using var writer = new SstFileWriter(new EnvOptions(), new ColumnFamilyOptions());
         writer.Open(path);
         Native.Instance.rocksdb_sstfilewriter_delete_range(
