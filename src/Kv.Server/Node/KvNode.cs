@@ -39,10 +39,12 @@ public sealed class KvNode : IAsyncDisposable
     private readonly ReplicaHost _host;
     private readonly SplitScheduler _splits;
     private readonly PeerChannels _channels;
+    private readonly NodeJoiner? _joiner;
 
     private KvNode(NodeOptions options, WebApplication app, NodeStore store, MvccStore mvcc, GroupCommitter committer, PeerTransport transport,
-        ReplicaHost host, SplitScheduler splits, PeerChannels channels)
+        ReplicaHost host, SplitScheduler splits, PeerChannels channels, NodeJoiner? joiner)
     {
+        _joiner = joiner;
         _splits = splits;
         _channels = channels;
         Options = options;
@@ -102,16 +104,17 @@ public sealed class KvNode : IAsyncDisposable
         var addresses = new NodeAddressBook(endpoints);
         var transport = new PeerTransport((ulong)options.NodeId, addresses.Find, new PeerTransportOptions(),
             loggerFactory.CreateLogger<PeerTransport>());
-        if (!ClusterGenesis.IsInitialized(store))
+        bool joining = !ClusterGenesis.IsInitialized(store) && options.Join.Count > 0;
+        if (joining && IPAddress.TryParse(options.Listen.Host, out var bind) && (bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any)))
         {
-            if (options.Join.Count > 0)
-            {
-                await committer.DisposeAsync().ConfigureAwait(false);
-                mvcc.Dispose();
-                store.Dispose();
-                throw new NodeOptionsException(["Join: adding a node to a running cluster is not supported yet; start the cluster's members with Peers instead."]);
-            }
-            ClusterGenesis.Write(store, peers.Select(p => p.NodeId).ToArray());
+            await committer.DisposeAsync().ConfigureAwait(false);
+            mvcc.Dispose();
+            store.Dispose();
+            throw new NodeOptionsException([$"Listen: a joining node tells the cluster its Listen URL, so it must be reachable, not {options.Listen}."]);
+        }
+        if (!ClusterGenesis.IsInitialized(store) && !joining)
+        {
+            ClusterGenesis.Write(store, peers.Select(p => new Kv.Proto.V1.NodeInfo { NodeId = (ulong)p.NodeId, Endpoint = p.Url.ToString().TrimEnd('/') }).ToArray());
         }
         var directory = new RangeDirectory();
         var channels = new PeerChannels(addresses);
@@ -125,8 +128,11 @@ public sealed class KvNode : IAsyncDisposable
                 HeartbeatIntervalTicks = options.HeartbeatIntervalTicks,
                 ClockDriftBound = options.ClockDriftBound,
             },
-            loggerFactory.CreateLogger<ReplicaHost>(), directory: directory, fetcher: fetcher, compactAfterEntries: options.LogCompactionEntries);
+            loggerFactory.CreateLogger<ReplicaHost>(), directory: directory, fetcher: fetcher, compactAfterEntries: options.LogCompactionEntries,
+            addresses: addresses);
         foreach (long group in new PaxosStateStore(store).ListGroups()) host.AddRange((ulong)group);
+        // A joining node starts with an empty meta replica; the meta range's leader fills it once it is added.
+        if (joining) host.AddEmptyReplica(RangeIds.Meta);
         var proposer = new RangeProposer((ulong)options.NodeId, host, clock, channels, directory, loggerFactory.CreateLogger<RangeProposer>());
         var splitter = new RangeSplitter(proposer, directory, host, meta, loggerFactory.CreateLogger<RangeSplitter>());
         var splits = new SplitScheduler(host, splitter, directory, data, options.RangeSplitBytes, TimeSpan.FromMilliseconds(options.SplitCheckIntervalMs),
@@ -141,6 +147,7 @@ public sealed class KvNode : IAsyncDisposable
         builder.Services.AddSingleton(directory);
         builder.Services.AddSingleton(addresses);
         builder.Services.AddSingleton(splitter);
+        builder.Services.AddSingleton(proposer);
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton<IRangeDataSource>(host);
@@ -157,7 +164,13 @@ public sealed class KvNode : IAsyncDisposable
         host.Start(TimeSpan.FromMilliseconds(options.TickIntervalMs));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         splits.Start();
-        return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels);
+        NodeJoiner? joiner = null;
+        if (joining)
+        {
+            joiner = new NodeJoiner((ulong)options.NodeId, options.Listen, options.Join, addresses, loggerFactory.CreateLogger<NodeJoiner>());
+            joiner.Start();
+        }
+        return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels, joiner);
     }
 
     /// <summary>
@@ -167,6 +180,7 @@ public sealed class KvNode : IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        if (_joiner is not null) await _joiner.DisposeAsync().ConfigureAwait(false);
         await _splits.DisposeAsync().ConfigureAwait(false);
         await _host.HandOffLeadershipAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);

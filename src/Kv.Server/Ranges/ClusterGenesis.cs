@@ -20,11 +20,13 @@ public static class ClusterGenesis
     /// <summary>Whether the store already holds a range replica (the node was initialised before).</summary>
     public static bool IsInitialized(NodeStore store) => new PaxosStateStore(store).ListGroups().Count > 0;
 
-    /// <summary>Writes the genesis of a cluster of <paramref name="members"/> in one synced batch.</summary>
-    public static void Write(NodeStore store, IReadOnlyCollection<int> members)
+    /// <summary>Writes the genesis of a cluster of <paramref name="nodes"/> in one synced batch.</summary>
+    public static void Write(NodeStore store, IReadOnlyCollection<NodeInfo> nodes)
     {
         ArgumentNullException.ThrowIfNull(store);
-        if (members.Count == 0) throw new ArgumentException("A cluster needs at least one member.", nameof(members));
+        ArgumentNullException.ThrowIfNull(nodes);
+        if (nodes.Count == 0) throw new ArgumentException("A cluster needs at least one member.", nameof(nodes));
+        var members = nodes.Select(n => checked((int)n.NodeId)).ToArray();
         var configuration = new PaxosConfiguration(members);
         var replicas = members.Order().Select(m => (m, false)).ToArray();
         var metaDescriptor = Descriptors.Create(RangeIds.Meta, KeySpan.All, 1, replicas);
@@ -32,9 +34,9 @@ public static class ClusterGenesis
 
         var meta = new MetaStore(store);
         using var batch = new WriteBatch();
-        AddRange(batch, store, meta, metaDescriptor, configuration, RangeStateMachine.GenesisState(metaDescriptor, [first], RangeIds.FirstAllocated));
+        AddRange(batch, store, meta, metaDescriptor, configuration, RangeStateMachine.GenesisState(metaDescriptor, [first], RangeIds.FirstAllocated, nodes));
         AddRange(batch, store, meta, first, configuration, RangeStateMachine.GenesisState(first));
-        RangeStateMachine.WriteGenesisDirectory((k, v) => meta.Put(batch, k, v), [first], RangeIds.FirstAllocated);
+        RangeStateMachine.WriteGenesisDirectory((k, v) => meta.Put(batch, k, v), [first], RangeIds.FirstAllocated, nodes);
         store.Db.Write(batch, store.SyncWrite);
     }
 

@@ -21,6 +21,11 @@ internal static class RangeStateKeys
 
     public static string DirectoryEntry(ulong rangeId) => $"{DirectoryPrefix}{rangeId:D20}";
 
+    /// <summary>The meta range's node registry: one <c>NodeInfo</c> per node.</summary>
+    public const string NodePrefix = "meta-range/node/";
+
+    public static string Node(ulong nodeId) => $"{NodePrefix}{nodeId:D20}";
+
     /// <summary>The meta range's next unreserved range id.</summary>
     public const string NextRangeId = "meta-range/next-range-id";
 }

@@ -8,7 +8,20 @@ namespace Kv.Server.Ranges;
 public sealed partial class RangeStateMachine
 {
     private readonly Dictionary<ulong, RangeDescriptor> _directory = new();
+    private readonly Dictionary<ulong, NodeInfo> _nodes = new();
+    private readonly List<NodeInfo> _nodeChanges = [];
     private ulong _nextRangeId = RangeIds.FirstAllocated;
+
+    /// <summary>The meta range's node registry as applied here (empty for other ranges).</summary>
+    public IReadOnlyCollection<NodeInfo> Nodes => _nodes.Values;
+
+    /// <summary>Registry entries changed by the last <see cref="Apply"/> or <see cref="Restore"/>.</summary>
+    public IReadOnlyList<NodeInfo> TakeNodeChanges()
+    {
+        var taken = _nodeChanges.ToArray();
+        _nodeChanges.Clear();
+        return taken;
+    }
 
     /// <summary>The meta range's directory as applied here (empty for other ranges).</summary>
     public IReadOnlyCollection<RangeDescriptor> Directory => _directory.Values;
@@ -21,6 +34,11 @@ public sealed partial class RangeStateMachine
             _directory[d.RangeId] = d;
         }
         if (_meta.TryGet(RangeStateKeys.NextRangeId, out var next)) _nextRangeId = BitConverter.ToUInt64(next);
+        foreach (var (_, value) in _meta.List(RangeStateKeys.NodePrefix))
+        {
+            var n = NodeInfo.Parser.ParseFrom(value);
+            _nodes[n.NodeId] = n;
+        }
     }
 
     private RangeCommandResult UpdateDirectory(WriteBatch batch, MetaUpdate update)
@@ -34,6 +52,13 @@ public sealed partial class RangeStateMachine
             _directory[d.RangeId] = stored;
             _meta.Put(batch, RangeStateKeys.DirectoryEntry(d.RangeId), stored.ToByteArray());
             _descriptorChanges.Add(stored);
+        }
+        foreach (var n in update.Nodes)
+        {
+            if (n.NodeId == 0) continue;
+            _nodes[n.NodeId] = n;
+            _meta.Put(batch, RangeStateKeys.Node(n.NodeId), n.ToByteArray());
+            _nodeChanges.Add(n);
         }
         return new RangeCommandResult { Succeeded = true };
     }
@@ -51,9 +76,10 @@ public sealed partial class RangeStateMachine
     /// The meta range's genesis, written by <c>init</c>: the directory holds <paramref name="ranges"/> and ids from
     /// <paramref name="nextRangeId"/> on are free.
     /// </summary>
-    internal static void WriteGenesisDirectory(MetaStoreWriter put, IEnumerable<RangeDescriptor> ranges, ulong nextRangeId)
+    internal static void WriteGenesisDirectory(MetaStoreWriter put, IEnumerable<RangeDescriptor> ranges, ulong nextRangeId, IEnumerable<NodeInfo> nodes)
     {
         foreach (var d in ranges) put(RangeStateKeys.DirectoryEntry(d.RangeId), d.ToByteArray());
+        foreach (var n in nodes) put(RangeStateKeys.Node(n.NodeId), n.ToByteArray());
         put(RangeStateKeys.NextRangeId, BitConverter.GetBytes(nextRangeId));
     }
 }

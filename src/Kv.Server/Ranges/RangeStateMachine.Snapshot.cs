@@ -24,6 +24,7 @@ public sealed partial class RangeStateMachine
         {
             state.Directory.AddRange(_directory.Values);
             state.NextRangeId = _nextRangeId;
+            state.Nodes.AddRange(_nodes.Values);
         }
         return state;
     }
@@ -62,6 +63,14 @@ public sealed partial class RangeStateMachine
                 _meta.Put(batch, RangeStateKeys.DirectoryEntry(d.RangeId), d.ToByteArray());
             }
             _nextRangeId = state.NextRangeId;
+            foreach (var (key, _) in _meta.List(RangeStateKeys.NodePrefix)) _meta.Delete(batch, key);
+            _nodes.Clear();
+            foreach (var n in state.Nodes)
+            {
+                _nodes[n.NodeId] = n;
+                _meta.Put(batch, RangeStateKeys.Node(n.NodeId), n.ToByteArray());
+            }
+            _nodeChanges.AddRange(state.Nodes);
             _meta.Put(batch, RangeStateKeys.NextRangeId, BitConverter.GetBytes(_nextRangeId));
             _descriptorChanges.AddRange(state.Directory);
         }
@@ -72,10 +81,12 @@ public sealed partial class RangeStateMachine
     }
 
     /// <summary>The genesis snapshot state of a range that starts with <paramref name="descriptor"/> and nothing applied.</summary>
-    public static byte[] GenesisState(RangeDescriptor descriptor, IEnumerable<RangeDescriptor>? directory = null, ulong nextRangeId = 0)
+    public static byte[] GenesisState(RangeDescriptor descriptor, IEnumerable<RangeDescriptor>? directory = null, ulong nextRangeId = 0,
+        IEnumerable<NodeInfo>? nodes = null)
     {
         var state = new RangeSnapshotState { Range = descriptor, LastApplied = new Proto.V1.Timestamp(), NextRangeId = nextRangeId };
         if (directory is not null) state.Directory.AddRange(directory);
+        if (nodes is not null) state.Nodes.AddRange(nodes);
         return state.ToByteArray();
     }
 }

@@ -18,6 +18,9 @@ internal sealed record ProposeEvent(ulong RangeId, Command Command, TaskCompleti
 /// <summary>A linearizable read: <see cref="Read"/> runs on the loop once the read is confirmed and applied.</summary>
 internal sealed record ReadEvent(ulong RangeId, Func<Ranges.RangeStateMachine, object> Read, TaskCompletionSource<object> Completion) : HostEvent;
 
+/// <summary>Propose a membership change of a range.</summary>
+internal sealed record MembershipEvent(ulong RangeId, MembershipChange Change, TaskCompletionSource<Proto.V1.RangeCommandResult> Completion) : HostEvent;
+
 /// <summary>A restore's data has been fetched: finish it on the loop.</summary>
 internal sealed record RestoreFetchedEvent(ulong RangeId, RangeRestore Restore) : HostEvent;
 

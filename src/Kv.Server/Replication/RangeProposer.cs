@@ -39,9 +39,47 @@ public sealed class RangeProposer
     }
 
     /// <summary>Proposes <paramref name="command"/> to the range until it is applied or <paramref name="cancellationToken"/> fires.</summary>
-    public async Task<Wire.RangeCommandResult> ProposeAsync(ulong rangeId, Wire.RangeCommand command, CancellationToken cancellationToken)
+    public Task<Wire.RangeCommandResult> ProposeAsync(ulong rangeId, Wire.RangeCommand command, CancellationToken cancellationToken)
     {
         long sequence = Interlocked.Increment(ref _sequence);
+        return ForwardAsync(rangeId,
+            ct => ProposeHereAsync(rangeId, sequence, command, ct),
+            (channel, ct) => new Wire.Replication.ReplicationClient(channel).ProposeAsync(
+                new Wire.ProposeRequest { RangeId = rangeId, ClientId = _clientId, Sequence = sequence, Command = command },
+                deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ResponseAsync,
+            cancellationToken);
+    }
+
+    /// <summary>Proposes a membership change of the range at its leader, retrying until it is proposed (or already in force).</summary>
+    public Task ChangeMembershipAsync(ulong rangeId, Wire.ChangeMembershipRequest.Types.Kind kind, ulong nodeId, CancellationToken cancellationToken)
+    {
+        var change = new MembershipChange(kind switch
+        {
+            Wire.ChangeMembershipRequest.Types.Kind.AddLearner => MembershipChangeKind.AddLearner,
+            Wire.ChangeMembershipRequest.Types.Kind.PromoteLearner => MembershipChangeKind.PromoteLearner,
+            _ => MembershipChangeKind.Remove,
+        }, checked((int)nodeId));
+        return ForwardAsync(rangeId,
+            async ct =>
+            {
+                await _host.ProposeMembershipAsync(rangeId, change, ct).ConfigureAwait(false);
+                return true;
+            },
+            async (channel, ct) =>
+            {
+                await new Wire.Replication.ReplicationClient(channel).ChangeMembershipAsync(
+                    new Wire.ChangeMembershipRequest { RangeId = rangeId, Kind = kind, NodeId = nodeId },
+                    deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken);
+    }
+
+    /// <summary>Runs a call at the range's leader: here, or at the node the NotLeader answers point to.</summary>
+    private async Task<T> ForwardAsync<T>(
+        ulong rangeId, Func<CancellationToken, Task<T>> here, Func<Grpc.Net.Client.GrpcChannel, CancellationToken, Task<T>> there,
+        CancellationToken cancellationToken)
+    {
         ulong target = _nodeId;
         int attempt = 0;
         while (true)
@@ -50,9 +88,9 @@ public sealed class RangeProposer
             ulong? next;
             try
             {
-                return target == _nodeId
-                    ? await ProposeHereAsync(rangeId, sequence, command, cancellationToken).ConfigureAwait(false)
-                    : await ProposeAtAsync(target, rangeId, sequence, command, cancellationToken).ConfigureAwait(false);
+                if (target == _nodeId) return await here(cancellationToken).ConfigureAwait(false);
+                var channel = _channels.For(target) ?? throw new RpcException(new Status(StatusCode.Unavailable, $"no address for node {target}"));
+                return await there(channel, cancellationToken).ConfigureAwait(false);
             }
             catch (NotLeaderException e)
             {
@@ -62,18 +100,18 @@ public sealed class RangeProposer
             {
                 next = notLeader.LeaderNodeId > 0 ? notLeader.LeaderNodeId : null;
             }
-            catch (Exception e) when (e is RpcException or RangeNotHostedException)
+            catch (Exception e) when (e is RpcException or RangeNotHostedException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
             {
-                _logger.LogDebug(e, "Proposing to range {Range} at node {Target} failed; trying another replica", rangeId, target);
+                _logger.LogDebug(e, "Call to range {Range} at node {Target} failed; trying again", rangeId, target);
                 next = null;
             }
             attempt++;
-            if (next is { } leader && leader != target)
+            if (next is { } leader && leader != target && attempt < 100)
             {
                 target = leader;
                 continue;
             }
-            // No leader known: back off and ask the replicas in turn.
+            // No leader known, or told to stay: back off and ask the replicas in turn.
             target = NextReplica(rangeId, attempt);
             await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20 * attempt, 500)), cancellationToken).ConfigureAwait(false);
         }
@@ -93,13 +131,5 @@ public sealed class RangeProposer
         var now = await _clock.NowAsync(ct).ConfigureAwait(false);
         stamped.Timestamp = new Wire.Timestamp { WallNanos = now.WallNanos, Logical = now.Logical };
         return await _host.ProposeAsync(rangeId, new Command(_clientId, sequence, stamped.ToByteArray()), ct).ConfigureAwait(false);
-    }
-
-    private async Task<Wire.RangeCommandResult> ProposeAtAsync(ulong node, ulong rangeId, long sequence, Wire.RangeCommand command, CancellationToken ct)
-    {
-        var channel = _channels.For(node) ?? throw new RpcException(new Status(StatusCode.Unavailable, $"no address for node {node}"));
-        var client = new Wire.Replication.ReplicationClient(channel);
-        return await client.ProposeAsync(new Wire.ProposeRequest { RangeId = rangeId, ClientId = _clientId, Sequence = sequence, Command = command },
-            deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ConfigureAwait(false);
     }
 }

@@ -198,6 +198,7 @@ public sealed partial class ReplicaHost : IRangeDataSource
             if (deferred.Chosen.Count > 0) work.Add((range, deferred.Chosen));
         range.Restore = null;
         ApplyAndComplete(work, first: batch => range.StateMachine.Restore(batch, index, restore.State));
+        PublishChanges(range);
         foreach (var deferred in restore.Deferred) CompleteReads(range, deferred);
         _logger.LogWarning("Range {Range}: restored from slot {Index} ({Reason}); applied up to {Applied}",
             range.RangeId, index, restore.Reason, range.StateMachine.AppliedUpTo);

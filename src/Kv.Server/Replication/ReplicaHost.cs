@@ -36,6 +36,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Channel<HostEvent> _events;
     private readonly RangeDirectory? _directory;
+    private readonly NodeAddressBook? _addresses;
     // Written only by the loop (and by AddRange before Start); read by status calls from any thread.
     private readonly ConcurrentDictionary<ulong, HostedRange> _ranges = new();
     private readonly Random _random;
@@ -46,8 +47,9 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     /// <summary>Creates the host; add ranges, then <see cref="Start"/>.</summary>
     public ReplicaHost(ulong nodeId, NodeStore store, MvccStore mvcc, GroupCommitter committer, IPeerSender sender,
         Func<int, ReplicaOptions> options, ILogger logger, int eventsMax = 100_000, RangeDirectory? directory = null,
-        IRangeDataFetcher? fetcher = null, long compactAfterEntries = 10_000)
+        IRangeDataFetcher? fetcher = null, long compactAfterEntries = 10_000, NodeAddressBook? addresses = null)
     {
+        _addresses = addresses;
         _directory = directory;
         _fetcher = fetcher;
         _compactAfterEntries = compactAfterEntries;
@@ -91,6 +93,35 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         var core = new Replica(_options(ReplicaId), state, new Random(_random.Next()), appliedUpTo: machine.AppliedUpTo);
         _ranges[rangeId] = new HostedRange(rangeId, core, machine);
         if (machine.HasState) _directory?.Update(machine.IsMeta ? machine.Directory : [machine.Descriptor]);
+        if (machine.IsMeta) _addresses?.Update(machine.Nodes);
+    }
+
+    /// <summary>
+    /// Adds an empty replica that waits for a snapshot from its group's leader: a node joining the cluster does
+    /// this for the meta range before asking to be added. Nothing is persisted until the snapshot arrives.
+    /// </summary>
+    public void AddEmptyReplica(ulong rangeId)
+    {
+        var machine = new RangeStateMachine(rangeId, KeySpan.All, _mvcc, _meta);
+        var core = new Replica(_options(ReplicaId), PersistentState.Joining(), new Random(_random.Next()));
+        _ranges[rangeId] = new HostedRange(rangeId, core, machine);
+    }
+
+    /// <summary>The latest Paxos configuration of a hosted range (null when not hosted, or still empty).</summary>
+    public PaxosConfiguration? ConfigurationOf(ulong rangeId) =>
+        _ranges.TryGetValue(rangeId, out var r) ? r.Core.LatestConfiguration : null;
+
+    /// <summary>
+    /// Proposes a membership change of a range this node leads. Completes once proposed (the change is in force
+    /// α slots after it is chosen); a change the latest configuration already reflects completes at once.
+    /// Throws <see cref="NotLeaderException"/> when this replica does not lead, and
+    /// <see cref="InvalidOperationException"/> when another change is still in progress.
+    /// </summary>
+    public async Task ProposeMembershipAsync(ulong rangeId, MembershipChange change, CancellationToken cancellationToken)
+    {
+        var completion = new TaskCompletionSource<RangeCommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _events.Writer.WriteAsync(new MembershipEvent(rangeId, change, completion), cancellationToken).ConfigureAwait(false);
+        await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Starts the loop and the ticker.</summary>
@@ -233,6 +264,9 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             case RestoreFetchedEvent f when _ranges.TryGetValue(f.RangeId, out var r) && r.Restore == f.Restore:
                 FinishRestore(r);
                 break;
+            case MembershipEvent m:
+                ProposeMembership(m, touched);
+                break;
             case AdoptEvent adopt:
                 Adopt(adopt.Descriptors);
                 break;
@@ -276,6 +310,36 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             older.TrySetCanceled();
         r.PendingWrites[(p.Command.ClientId, p.Command.Sequence)] = p.Completion;
         touched.Add(r);
+    }
+
+    private void ProposeMembership(MembershipEvent m, HashSet<HostedRange> touched)
+    {
+        if (!_ranges.TryGetValue(m.RangeId, out var r))
+        {
+            m.Completion.TrySetException(new RangeNotHostedException(m.RangeId, _nodeId));
+            return;
+        }
+        var latest = r.Core.LatestConfiguration;
+        if (latest is not null && latest.Apply(m.Change).Equals(latest) && r.Core.IsLeader)
+        {
+            m.Completion.TrySetResult(new RangeCommandResult { Succeeded = true });
+            return;
+        }
+        var status = r.Core.ProposeMembership(m.Change);
+        switch (status)
+        {
+            case RequestStatus.Accepted:
+                touched.Add(r);
+                m.Completion.TrySetResult(new RangeCommandResult { Succeeded = true });
+                break;
+            case RequestStatus.NotLeader:
+                m.Completion.TrySetException(new NotLeaderException(m.RangeId, r.Core.LeaderHint));
+                break;
+            default:
+                m.Completion.TrySetException(new InvalidOperationException(
+                    $"Range {m.RangeId} refused the membership change {m.Change.Kind} {m.Change.ReplicaId}: another change is in progress, or it does not apply."));
+                break;
+        }
     }
 
     private void Read(ReadEvent read, HashSet<HostedRange> touched)
@@ -357,15 +421,20 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             }
         _store.Db.Write(applyBatch);
         foreach (var (left, split) in splitOffs) StartSplitOff(left, split);
-        foreach (var (range, _) in work)
-        {
-            var changes = range.StateMachine.TakeDescriptorChanges();
-            if (changes.Count > 0) _directory?.Update(changes);
-        }
+        foreach (var (range, _) in work) PublishChanges(range);
         foreach (var (range, results) in applied)
             foreach (var result in results)
                 if (range.PendingWrites.Remove((result.ClientId, result.Sequence), out var waiter))
                     waiter.TrySetResult(result.Result);
+    }
+
+    /// <summary>Hands the descriptors and node registry entries a range's state machine changed to the node's views.</summary>
+    private void PublishChanges(HostedRange range)
+    {
+        var changes = range.StateMachine.TakeDescriptorChanges();
+        if (changes.Count > 0) _directory?.Update(changes);
+        var nodes = range.StateMachine.TakeNodeChanges();
+        if (nodes.Count > 0) _addresses?.Update(nodes);
     }
 
     private void StartSplitOff(HostedRange left, RangeSplitOff split)

@@ -62,6 +62,27 @@ internal sealed class InProcessCluster : IAsyncDisposable
         }), logging: null, cts.Token);
     }
 
+    /// <summary>The endpoint of node <paramref name="id"/> (1..3).</summary>
+    public Uri Endpoint(int id) => _peers[id - 1].Url;
+
+    /// <summary>
+    /// Starts a node that is not an initial member: id <paramref name="id"/>, a free port, its own data directory,
+    /// joining through <paramref name="join"/>. The caller disposes it.
+    /// </summary>
+    public async Task<KvNode> StartJoinerAsync(int id, IReadOnlyList<Uri> join, string? dataDirectory = null, int? port = null)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        return await KvNode.StartAsync(_configure(new NodeOptions
+        {
+            NodeId = id,
+            Listen = new Uri($"http://127.0.0.1:{port ?? FreePorts(1)[0]}"),
+            Join = join,
+            DataDirectory = dataDirectory ?? Path.Combine(_root, $"node-{id}"),
+            ElectionTimeoutTicks = 30,
+            HeartbeatIntervalTicks = 5,
+        }), logging: null, cts.Token);
+    }
+
     public async Task StopNodeAsync(int id)
     {
         var node = _nodes[id - 1];
