@@ -178,11 +178,16 @@ public sealed class KvNode : IAsyncDisposable
     /// replication (pending requests fail fast instead of waiting for quorums that cannot form), then serving,
     /// the transport and storage.
     /// </summary>
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => StopAsync(handOff: true);
+
+    /// <summary>Stops without handing leadership over, as a crash would leave the cluster (for tests).</summary>
+    internal ValueTask CrashAsync() => StopAsync(handOff: false);
+
+    private async ValueTask StopAsync(bool handOff)
     {
         if (_joiner is not null) await _joiner.DisposeAsync().ConfigureAwait(false);
         await _splits.DisposeAsync().ConfigureAwait(false);
-        await _host.HandOffLeadershipAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        if (handOff) await _host.HandOffLeadershipAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);

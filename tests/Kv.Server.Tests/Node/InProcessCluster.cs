@@ -47,7 +47,7 @@ internal sealed class InProcessCluster : IAsyncDisposable
         }
     }
 
-    public async Task StartNodeAsync(int id)
+    public async Task StartNodeAsync(int id, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var peer = _peers[id - 1];
@@ -59,7 +59,7 @@ internal sealed class InProcessCluster : IAsyncDisposable
             DataDirectory = Path.Combine(_root, $"node-{id}"),
             ElectionTimeoutTicks = 30,
             HeartbeatIntervalTicks = 5,
-        }), logging: null, cts.Token);
+        }), logging, cts.Token);
     }
 
     /// <summary>The endpoint of node <paramref name="id"/> (1..3).</summary>
@@ -83,11 +83,15 @@ internal sealed class InProcessCluster : IAsyncDisposable
         }), logging: null, cts.Token);
     }
 
-    public async Task StopNodeAsync(int id)
+    public async Task StopNodeAsync(int id, bool crash = false)
     {
         var node = _nodes[id - 1];
         _nodes[id - 1] = null;
-        if (node is not null) await node.DisposeAsync();
+        if (node is not null)
+        {
+            if (crash) await node.CrashAsync();
+            else await node.DisposeAsync();
+        }
         if (_channels.Remove(id, out var channel)) channel.Dispose();
     }
 

@@ -2,14 +2,16 @@ using Google.Protobuf;
 using Grpc.Core;
 using Kv.Server.Ranges;
 using Kv.Storage.Encoding;
-using RocksDbSharp;
+using Microsoft.Extensions.Logging;
 using Wire = Kv.Proto.V1;
 
 namespace Kv.Server.Tests.Node;
 
 /// <summary>Log compaction, catch-up by snapshot (state plus data copied from a peer), and rebuilding corrupt data.</summary>
-public sealed class SnapshotRecoveryTests
+public sealed class SnapshotRecoveryTests(Xunit.Abstractions.ITestOutputHelper output)
 {
+    private readonly Xunit.Abstractions.ITestOutputHelper _output = output;
+
     [Fact(Timeout = 90_000)]
     public async Task NodeBehindACompactedLog_CatchesUpBySnapshot_WithEveryKey()
     {
@@ -32,6 +34,42 @@ public sealed class SnapshotRecoveryTests
         for (int i = 0; i < 200; i++) Assert.Equal($"v{i}", ReadLocal(node3, $"k/{i:D3}"));
         Assert.Equal("overwritten", ReadLocal(node3, "before/005"));
         Assert.Equal("v7", ReadLocal(node3, "before/007"));
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task CrashedLeader_RestartedUnderLoad_CatchesUpBySnapshot()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(o => o with { LogCompactionEntries = 20 });
+        using var stop = new CancellationTokenSource();
+        int written = 0;
+        var load = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await cluster.PutAsync($"load/{written:D6}", "v");
+                written++;
+            }
+        });
+        while (written < 100) await Task.Delay(10);
+        var leader = LeaderOf(cluster, RangeIds.FirstUser, [1, 2, 3]);
+        int id = (int)leader.Options.NodeId;
+        await cluster.StopNodeAsync(id, crash: true);
+        int atCrash = written;
+        while (written < atCrash + 200) await Task.Delay(10);
+        foreach (int other in new[] { 1, 2, 3 }.Where(n => n != id))
+            _output.WriteLine($"node {other}: " + string.Join(" ", cluster.Node(other).Host.Replicas().Select(r => $"r{r.RangeId} leader={r.IsLeader} chosen={r.ChosenPrefix} applied={r.AppliedUpTo} log={r.LogEntries}")));
+        await cluster.StartNodeAsync(id, l => l.AddProvider(new Kv.Server.Tests.Peers.TestOutputLoggerProvider(_output)));
+        var node = cluster.Node(id);
+        _output.WriteLine($"restarted node {id}: " + string.Join(" ", node.Host.Replicas().Select(r => $"r{r.RangeId} chosen={r.ChosenPrefix} applied={r.AppliedUpTo} log={r.LogEntries}")));
+        try
+        {
+            await WaitUntilAsync(() => ReadLocalOrNull(node, $"load/{atCrash + 150:D6}") == "v", TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await load;
+        }
     }
 
     [Fact(Timeout = 90_000)]

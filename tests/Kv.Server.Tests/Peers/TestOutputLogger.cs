@@ -23,3 +23,14 @@ internal sealed class TestOutputLogger(ITestOutputHelper output, LogLevel minimu
         }
     }
 }
+
+/// <summary>A provider of <see cref="TestOutputLogger"/>s, for a whole node's logging.</summary>
+internal sealed class TestOutputLoggerProvider(ITestOutputHelper output, LogLevel minimum = LogLevel.Information) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) =>
+        categoryName.StartsWith("Kv.", StringComparison.Ordinal) ? new TestOutputLogger(output, minimum) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    public void Dispose()
+    {
+    }
+}

@@ -37,6 +37,9 @@ internal sealed class NodeProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        // Per-request logs would push everything else out of the kept tail.
+        info.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
+        info.Environment["Logging__LogLevel__Grpc"] = "Warning";
         info.ArgumentList.Add(serverDll);
         info.ArgumentList.Add("node");
         foreach (var f in flags) info.ArgumentList.Add(f);
