@@ -131,6 +131,16 @@ machine_busy_seconds() {
 }
 cores() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { printf "%.2f", (b - a) / t }'; }
 
+# A freshly started Kv node burns CPU for its first ~15 s (measured: the three nodes took 0.3–0.6 cores with no
+# requests at all, 0.12 after 20 s), which would land on whichever run came first. Let both clusters settle, then
+# measure what each costs idle.
+sleep 5
+idle_etcd_before=$(cpu_seconds "${etcd_pids[@]}"); idle_kv_before=$(cpu_seconds "${kv_pids[@]}")
+sleep 5
+idle_etcd=$(cores "$idle_etcd_before" "$(cpu_seconds "${etcd_pids[@]}")" 5)
+idle_kv=$(cores "$idle_kv_before" "$(cpu_seconds "${kv_pids[@]}")" 5)
+log "idle: etcd cluster $idle_etcd cores, Kv cluster $idle_kv cores"
+
 # Samples VmRSS of the PIDs every 200 ms, keeping each one's maximum (kB) in FILE, until killed.
 sample_rss() {
   local file=$1; shift
@@ -249,6 +259,7 @@ mkdir -p "$(dirname "$REPORT")"
   echo "puts and serve linearizable reads by read index), both with \`EnableMultipleHttp2Connections\`. Gets are"
   echo "linearizable on both (etcd \`serializable=false\`); all keys are written before a get run, untimed."
   echo "Load generator, servers and the idle other cluster share the $(nproc) cores; the CPU columns below show who used them."
+  echo "Idle, after 10 s of settling, the etcd cluster used $idle_etcd cores and the Kv cluster $idle_kv (over 5 s)."
   echo
   echo "The runs, in order:"
   echo
@@ -260,19 +271,21 @@ mkdir -p "$(dirname "$REPORT")"
   echo
   echo "Latencies in ms. CPU columns are CPU time ÷ the run's wall time (warmup and process start included), in cores"
   echo "of the $(nproc): the measured cluster's three servers, the other (idle) cluster, the load generator, and the whole"
-  echo "machine (which includes any unrelated work running at the same time)."
+  echo "machine; \"unrelated\" is the machine minus those three, i.e. other work running on the machine at the same time."
   echo
-  echo "| scenario | system | ops/s | p50 | p90 | p99 | p99.9 | max | errors | servers | idle cluster | load gen | machine |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| scenario | system | ops/s | p50 | p90 | p99 | p99.9 | max | errors | servers | idle cluster | load gen | machine | unrelated |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for scenario in "${scenarios[@]}"; do
     read -r op clients <<<"$scenario"
     label="$op, $clients client$([ "$clients" = 1 ] || echo s)"
     for system in etcd kv; do
       k="$system,$scenario"
-      printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$([ $system = kv ] && echo Kv || echo etcd)" \
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$([ $system = kv ] && echo Kv || echo etcd)" \
         "$(get "$k,ops_per_s")" "$(ms "$(get "$k,p50_us")")" "$(ms "$(get "$k,p90_us")")" "$(ms "$(get "$k,p99_us")")" \
         "$(ms "$(get "$k,p999_us")")" "$(ms "$(get "$k,max_us")")" "$(get "$k,errors")" "$(get "$k,cores")" \
-        "$(get "$k,idle_cores")" "$(get "$k,client_cores")" "$(get "$k,machine_cores")"
+        "$(get "$k,idle_cores")" "$(get "$k,client_cores")" "$(get "$k,machine_cores")" \
+        "$(awk -v m="$(get "$k,machine_cores")" -v a="$(get "$k,cores")" -v b="$(get "$k,idle_cores")" -v c="$(get "$k,client_cores")" \
+          'BEGIN { u = m - a - b - c; printf "%.2f", u < 0 ? 0 : u }')"
     done
   done
   echo
