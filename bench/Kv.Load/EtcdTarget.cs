@@ -1,0 +1,64 @@
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Kv.Load;
+
+/// <summary>
+/// etcd through dotnet-etcd: the package balances calls round-robin over the members (as etcd's own Go client does);
+/// a follower forwards puts to the leader and serves linearizable reads through a read index.
+/// </summary>
+internal sealed class EtcdTarget : ILoadTarget
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly EtcdClient[] _clients;
+    private readonly ByteString[] _keys;
+    private readonly ByteString _value;
+
+    public EtcdTarget(LoadOptions options, KeySpace keys)
+    {
+        _keys = new ByteString[keys.Count];
+        for (int n = 0; n < keys.Count; n++) _keys[n] = ByteString.CopyFrom(keys.Key(n));
+        _value = ByteString.CopyFrom(keys.Value);
+        _clients = new EtcdClient[options.ClientInstances];
+        for (int i = 0; i < _clients.Length; i++)
+        {
+            _clients[i] = new EtcdClient(string.Join(',', options.Endpoints), configureChannelOptions: channel =>
+            {
+                channel.Credentials = ChannelCredentials.Insecure;
+                // The same transport settings the Kv SDK uses, so that neither side is held back by one HTTP/2
+                // connection's stream limit.
+                channel.HttpHandler = new SocketsHttpHandler
+                {
+                    EnableMultipleHttp2Connections = true,
+                    PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                    KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+                    KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+                };
+                channel.DisposeHttpClient = true;
+            });
+        }
+    }
+
+    public Task PutAsync(int key, CancellationToken cancellationToken) =>
+        Client(key).PutAsync(new PutRequest { Key = _keys[key], Value = _value },
+            deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellationToken);
+
+    public async Task GetAsync(int key, CancellationToken cancellationToken)
+    {
+        // Serializable = false (the default) asks for a linearizable read.
+        var response = await Client(key).GetAsync(new RangeRequest { Key = _keys[key], Serializable = false },
+            deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (response.Count == 0) throw new MissingKeyException(KeySpace.Name(key));
+    }
+
+    private EtcdClient Client(int key) => _clients[key % _clients.Length];
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients) client.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,14 @@
+namespace Kv.Load;
+
+/// <summary>One system under load. Thread-safe: every worker calls it concurrently.</summary>
+internal interface ILoadTarget : IAsyncDisposable
+{
+    /// <summary>Writes the key space's value under key <paramref name="key"/>; throws on failure.</summary>
+    Task PutAsync(int key, CancellationToken cancellationToken);
+
+    /// <summary>Reads key <paramref name="key"/> linearizably; throws on failure, including when the key is absent.</summary>
+    Task GetAsync(int key, CancellationToken cancellationToken);
+}
+
+/// <summary>A linearizable read found no value for a key that was preloaded: counted as an error, never as a success.</summary>
+internal sealed class MissingKeyException(string key) : Exception($"key {key} not found after preload");
