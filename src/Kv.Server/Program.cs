@@ -34,7 +34,10 @@ public static class Program
             }
             var nodeArgs = args.Length > 0 && args[0] == "node" ? args[1..] : args;
             var options = NodeConfiguration.Load(nodeArgs);
-            await using var node = await KvNode.StartAsync(options, l => l.AddSimpleConsole(o => o.SingleLine = true), stop.Token).ConfigureAwait(false);
+            // Per-request lines from ASP.NET Core and gRPC would cost more than the requests (four lines each): the
+            // node logs its own events at Information and the frameworks' at Warning.
+            await using var node = await KvNode.StartAsync(options, l => l.AddSimpleConsole(o => o.SingleLine = true)
+                .AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning), stop.Token).ConfigureAwait(false);
             Console.WriteLine($"node {options.NodeId} serving on {options.Listen}");
             await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
             return 0;
