@@ -12,8 +12,9 @@ namespace Kv.Server.Replication;
 /// <summary>
 /// Proposes the node's own commands (range ids for splits, splits, meta-range updates) to whichever node leads
 /// the range: here when this node leads it, else through that node's <c>Replication.Propose</c>, following
-/// NotLeader hints. Each command carries this proposer's client id and a fresh sequence, so a retry after a lost
-/// answer applies once.
+/// NotLeader hints. Each command carries a client id and a fresh sequence, so a retry after a lost answer applies
+/// once. Proposals run concurrently, and a range refuses a client's sequence below one it already applied, so
+/// each in-flight proposal holds one of a few lanes (a client id with its own increasing sequence) until it ends.
 /// </summary>
 public sealed class RangeProposer
 {
@@ -23,8 +24,9 @@ public sealed class RangeProposer
     private readonly PeerChannels _channels;
     private readonly RangeDirectory _directory;
     private readonly ILogger _logger;
-    private readonly long _clientId;
-    private long _sequence;
+    private const int LanesMax = 8;
+    private readonly System.Threading.Channels.Channel<ProposerLane> _lanes =
+        System.Threading.Channels.Channel.CreateBounded<ProposerLane>(LanesMax);
 
     /// <summary>Creates the proposer; its client id is random per process, so restarts never reuse sequences.</summary>
     public RangeProposer(ulong nodeId, ReplicaHost host, HybridLogicalClock clock, PeerChannels channels, RangeDirectory directory, ILogger logger)
@@ -35,19 +37,28 @@ public sealed class RangeProposer
         _channels = channels;
         _directory = directory;
         _logger = logger;
-        _clientId = Random.Shared.NextInt64(1, long.MaxValue);
+        // Random per process: a restarted node never reuses a (client, sequence) pair.
+        for (int i = 0; i < LanesMax; i++) _lanes.Writer.TryWrite(new ProposerLane(Random.Shared.NextInt64(1, long.MaxValue)));
     }
 
     /// <summary>Proposes <paramref name="command"/> to the range until it is applied or <paramref name="cancellationToken"/> fires.</summary>
-    public Task<Wire.RangeCommandResult> ProposeAsync(ulong rangeId, Wire.RangeCommand command, CancellationToken cancellationToken)
+    public async Task<Wire.RangeCommandResult> ProposeAsync(ulong rangeId, Wire.RangeCommand command, CancellationToken cancellationToken)
     {
-        long sequence = Interlocked.Increment(ref _sequence);
-        return ForwardAsync(rangeId,
-            ct => ProposeHereAsync(rangeId, sequence, command, ct),
-            (channel, ct) => new Wire.Replication.ReplicationClient(channel).ProposeAsync(
-                new Wire.ProposeRequest { RangeId = rangeId, ClientId = _clientId, Sequence = sequence, Command = command },
-                deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ResponseAsync,
-            cancellationToken);
+        var lane = await _lanes.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            long sequence = ++lane.Sequence;
+            return await ForwardAsync(rangeId,
+                ct => ProposeHereAsync(rangeId, lane.ClientId, sequence, command, ct),
+                (channel, ct) => new Wire.Replication.ReplicationClient(channel).ProposeAsync(
+                    new Wire.ProposeRequest { RangeId = rangeId, ClientId = lane.ClientId, Sequence = sequence, Command = command },
+                    deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ResponseAsync,
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lanes.Writer.TryWrite(lane);
+        }
     }
 
     /// <summary>Proposes a membership change of the range at its leader, retrying until it is proposed (or already in force).</summary>
@@ -125,11 +136,19 @@ public sealed class RangeProposer
         return replicas is { Length: > 0 } ? replicas[attempt % replicas.Length] : _nodeId;
     }
 
-    private async Task<Wire.RangeCommandResult> ProposeHereAsync(ulong rangeId, long sequence, Wire.RangeCommand command, CancellationToken ct)
+    private async Task<Wire.RangeCommandResult> ProposeHereAsync(ulong rangeId, long clientId, long sequence, Wire.RangeCommand command, CancellationToken ct)
     {
         var stamped = command.Clone();
         var now = await _clock.NowAsync(ct).ConfigureAwait(false);
         stamped.Timestamp = new Wire.Timestamp { WallNanos = now.WallNanos, Logical = now.Logical };
-        return await _host.ProposeAsync(rangeId, new Command(_clientId, sequence, stamped.ToByteArray()), ct).ConfigureAwait(false);
+        return await _host.ProposeAsync(rangeId, new Command(clientId, sequence, stamped.ToByteArray()), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A client id used by one proposal at a time, with its last sequence.</summary>
+    private sealed class ProposerLane(long clientId)
+    {
+        public long ClientId { get; } = clientId;
+
+        public long Sequence { get; set; }
     }
 }
