@@ -5,7 +5,7 @@ namespace Kv.IdleRanges;
 /// <summary>The <c>--name value</c> flags after the command; unknown or valueless flags are errors.</summary>
 internal sealed class Arguments
 {
-    private static readonly string[] Known = ["endpoints", "timeout-s", "count", "prefix", "workers", "ranges"];
+    private static readonly string[] Known = ["endpoints", "timeout-s", "count", "prefix", "workers", "ranges", "ticks"];
     private readonly Dictionary<string, string> _values;
 
     private Arguments(Dictionary<string, string> values, IReadOnlyList<Uri> endpoints)
@@ -14,10 +14,10 @@ internal sealed class Arguments
         Endpoints = endpoints;
     }
 
-    /// <summary>The nodes, in node id order (node 1 first).</summary>
+    /// <summary>The nodes, in node id order (node 1 first); empty without --endpoints.</summary>
     public IReadOnlyList<Uri> Endpoints { get; }
 
-    /// <exception cref="ArgumentException">A flag is unknown, lacks a value, or --endpoints is missing.</exception>
+    /// <exception cref="ArgumentException">A flag is unknown or lacks a value.</exception>
     public static Arguments Parse(ReadOnlySpan<string> args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -28,7 +28,7 @@ internal sealed class Arguments
             if (i + 1 >= args.Length) throw new ArgumentException($"--{name} needs a value");
             values[name] = args[++i];
         }
-        if (!values.TryGetValue("endpoints", out var list)) throw new ArgumentException("--endpoints URL,URL,URL is required");
+        if (!values.TryGetValue("endpoints", out var list)) return new Arguments(values, []);
         var endpoints = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => new Uri(u)).ToArray();
         return new Arguments(values, endpoints);
     }

@@ -8,6 +8,7 @@ namespace Kv.IdleRanges;
 /// <item><c>ready [--timeout-s 60]</c>: every node's Admin API answers and a put succeeds.</item>
 /// <item><c>split --count N [--prefix r] [--workers 3]</c>: N admin splits at PREFIX0001..PREFIXN.</item>
 /// <item><c>verify --ranges N [--timeout-s 60]</c>: N user ranges, each hosted by every node, each with one leader.</item>
+/// <item><c>core --ranges N [--ticks 3000]</c>: no cluster; the Paxos core alone ticking N idle 3-replica groups.</item>
 /// </list>
 /// </summary>
 public static class Program
@@ -17,7 +18,7 @@ public static class Program
     {
         if (args.Length == 0)
         {
-            await Console.Error.WriteLineAsync("usage: Kv.IdleRanges ready|split|verify --endpoints URL,URL,URL [options]").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync("usage: Kv.IdleRanges ready|split|verify --endpoints URL,URL,URL [options] | core --ranges N").ConfigureAwait(false);
             return 2;
         }
         Arguments arguments;
@@ -30,9 +31,10 @@ public static class Program
             await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
             return 2;
         }
-        using var cluster = new ClusterClients(arguments.Endpoints);
         try
         {
+            if (args[0] == "core") return CoreCommand.Run(arguments.Int("ranges", 1000), arguments.Int("ticks", 3000));
+            using var cluster = new ClusterClients(arguments.Endpoints);
             return args[0] switch
             {
                 "ready" => await ReadyCommand.RunAsync(cluster, TimeSpan.FromSeconds(arguments.Int("timeout-s", 60))).ConfigureAwait(false),
@@ -52,7 +54,7 @@ public static class Program
 
     private static int Usage(string command)
     {
-        Console.Error.WriteLine($"unknown command '{command}'; the commands are ready, split, verify");
+        Console.Error.WriteLine($"unknown command '{command}'; the commands are ready, split, verify, core");
         return 2;
     }
 }
