@@ -59,12 +59,19 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/kv-idle-ranges.XXXXXX")"
 pids=()
 perf_pid=""
 
+# SIGKILL: the data directories are thrown away, so a clean shutdown would only cost time.
+stop_nodes() {
+  local pid
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "/tmp/perf-$pid.map" "/tmp/perfinfo-$pid.map"
+  done
+}
 cleanup() {
   local status=$?
-  # SIGKILL: the data directories are thrown away, so a clean shutdown would only cost time.
   if [ -n "$perf_pid" ]; then kill -KILL "$perf_pid" 2>/dev/null || true; fi
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; rm -f "/tmp/perf-$pid.map"; done
+  stop_nodes
   if [ "$status" -ne 0 ] && [ -d "$work" ]; then
     for i in 1 2 3; do
       [ -f "$work/node-$i.log" ] && { echo "---- node $i log (last 20 lines) ----" >&2; tail -n 20 "$work/node-$i.log" >&2; }
@@ -105,6 +112,7 @@ for i in 1 2 3; do
   env "${extra_env[@]}" dotnet "$server_dll" node --node-id "$i" --listen "$(url "$i")" --peers "$peers" \
     --data-dir "$work/node-$i" "${extra_flags[@]}" >"$work/node-$i.log" 2>&1 &
   pids+=("$!")
+  disown "$!" # no "Killed" job notice at exit; cleanup polls for the exit instead of waiting
 done
 log "started nodes (pids ${pids[*]}) on $endpoints"
 
@@ -129,14 +137,20 @@ clk_tck="$(getconf CLK_TCK)"
 # utime + stime of a process or thread, in clock ticks (fields 14 and 15; the name in parentheses may hold spaces).
 cpu_ticks() { sed 's/^.*) //' "$1" | awk '{ print $12 + $13 }'; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-# Voluntary + involuntary context switches of the live threads (a process's own status counts its main thread only).
-ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches:/ { n += $2 } END { print n + 0 }'; }
-# tid, ticks, thread name (tab-separated), one line per live thread.
+# tid, CPU ticks, context switches (voluntary + involuntary), thread name; tab-separated, one line per live thread.
+# Per thread because a process's own status counts the switches of its main thread only.
 thread_ticks() {
   local t
   for t in /proc/"$1"/task/*; do
-    printf '%s\t%s\t%s\n' "${t##*/}" "$(cpu_ticks "$t/stat" 2>/dev/null || echo 0)" "$(cat "$t/comm" 2>/dev/null || echo '?')"
+    printf '%s\t%s\t%s\t%s\n' "${t##*/}" "$(cpu_ticks "$t/stat" 2>/dev/null || echo 0)" \
+      "$(awk '/ctxt_switches:/ { n += $2 } END { print n + 0 }' "$t/status" 2>/dev/null || echo 0)" "$(cat "$t/comm" 2>/dev/null || echo '?')"
   done
+}
+# Context switches per second of one node over a window, from two thread snapshots: threads alive at the end only
+# (a thread that ended inside the window takes its switches with it), new ones counted from zero.
+ctx_per_s() {
+  awk -F'\t' -v secs="$3" 'NR == FNR { before[$1] = $3; next } { n += $3 - (($1 in before) ? before[$1] : 0) }
+    END { printf "%.0f", n / secs }' "$1" "$2"
 }
 # Bytes and TCP segments, both directions, on the connections to the three nodes' ports (counted at the server
 # end only, so each connection once): the peer streams, since no client calls during a window. Loopback's own
@@ -163,12 +177,11 @@ measure() {
   all_alive
   log "$phase: measuring ${measure_s} s (no client load)"
   local t0 t1 net0 net1 busy0 busy1 load0
-  declare -A c0 x0
+  declare -A c0
   for i in 1 2 3; do
     pid="${pids[$((i - 1))]}"
     thread_ticks "$pid" >"$work/$phase-threads0-$i.tsv"
     c0[$i]="$(cpu_ticks "/proc/$pid/stat")"
-    x0[$i]="$(ctx_switches "$pid")"
   done
   net0="$(cluster_tcp)"
   busy0="$(machine_busy)"
@@ -182,9 +195,8 @@ measure() {
   local total=0
   for i in 1 2 3; do
     pid="${pids[$((i - 1))]}"
-    local c1 x1 pct
+    local c1 pct
     c1="$(cpu_ticks "/proc/$pid/stat")"
-    x1="$(ctx_switches "$pid")"
     thread_ticks "$pid" >"$work/$phase-threads1-$i.tsv"
     pct="$(awk -v d="$((c1 - c0[$i]))" -v hz="$clk_tck" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", d / hz / (t1 - t0) * 100 }')"
     total="$(awk -v a="$total" -v b="$pct" 'BEGIN { printf "%.2f", a + b }')"
@@ -192,7 +204,7 @@ measure() {
       echo "${phase}_cpu_node$i=$pct"
       echo "${phase}_ticks_node$i=$((c1 - c0[$i]))"
       echo "${phase}_rss_mib_node$i=$(awk -v k="$(rss_kb "$pid")" 'BEGIN { printf "%.0f", k / 1024 }')"
-      echo "${phase}_ctx_per_s_node$i=$(awk -v d="$((x1 - x0[$i]))" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.0f", d / (t1 - t0) }')"
+      echo "${phase}_ctx_per_s_node$i=$(ctx_per_s "$work/$phase-threads0-$i.tsv" "$work/$phase-threads1-$i.tsv" "$(awk -v t0="$t0" -v t1="$t1" 'BEGIN { print t1 - t0 }')")"
       echo "${phase}_threads_node$i=$(wc -l <"$work/$phase-threads1-$i.tsv")"
     } >>"$work/facts"
   done
@@ -215,7 +227,7 @@ thread_table() {
   local phase="$1" i="$2"
   awk -F'\t' -v hz="$clk_tck" -v secs="$(fact "${phase}_window_s")" '
     NR == FNR { before[$1] = $2; next }
-    { d = $2 - (($1 in before) ? before[$1] : 0); ticks[$3] += d; count[$3]++ }
+    { d = $2 - (($1 in before) ? before[$1] : 0); ticks[$4] += d; count[$4]++ }
     END { for (n in ticks) if (ticks[n] > 0) printf "%s\t%d\t%.2f\n", n, count[n], ticks[n] / hz / secs * 100 }
   ' "$work/$phase-threads0-$i.tsv" "$work/$phase-threads1-$i.tsv" | sort -t$'\t' -k3,3 -gr
 }
@@ -259,6 +271,23 @@ if [ "$profile_s" -gt 0 ]; then
     echo "$(perf report -i "$work/perf.data" --stdio -g none --sort comm 2>/dev/null | awk '/^# Samples:/ && !n { print; n = 1 }') (all 3 nodes)"
     report() { perf report -i "$work/perf.data" --stdio -g none "$@" 2>/dev/null | grep -v '^#' | sed '/^$/d'; }
     echo
+    echo "## by activity: each sample goes to the first bucket whose frame is on its stack (else its thread's name)"
+    echo "## (% of all samples; x $(fact ranges_cpu_total)% measured = approximate % of one core)"
+    perf script -i "$work/perf.data" -F comm,tid,ip,sym 2>/dev/null | awk -v total_pct="$(fact ranges_cpu_total)" '
+      function flush() { if (n_lines == 0) return; b = "other (" comm ")"
+        if (stack ~ /LowLevelLifoSemaphore/) b = "thread pool: idle workers spinning/waiting for work (LowLevelLifoSemaphore.Wait)"
+        else if (stack ~ /ReplicaHost/) b = "replica host loop: ticks, Step, TakeReady, persist, hand messages to the transport (ReplicaHost)"
+        else if (stack ~ /PeerConnection|Grpc\.Net\.Client|System\.Net\.Http/) b = "peer transport, sending side (PeerConnection, gRPC client, HTTP/2 client)"
+        else if (stack ~ /PeerService|Kestrel|AspNetCore|Grpc\.AspNetCore/) b = "peer transport, receiving side (PeerService, Kestrel HTTP/2, gRPC server)"
+        else if (comm ~ /Server GC|BGC/) b = "garbage collection (Server GC threads)"
+        else if (comm ~ /Timer/) b = "timers (.NET Timer thread: the 10 ms tick, keep-alives)"
+        else if (comm ~ /Sockets/) b = "socket event loop (.NET Sockets: epoll)"
+        count[b]++; all++; n_lines = 0; stack = "" }
+      /^\t/ { stack = stack " " $0; next }
+      /^$/ { flush(); next }
+      { flush(); comm = $0; sub(/ +[0-9]+ *$/, "", comm); sub(/^ +/, "", comm); n_lines = 1 }
+      END { flush(); for (b in count) printf "%6.1f%%  ~%5.1f%% of one core  %s\n", count[b] / all * 100, count[b] / all * total_pct, b }' | sort -gr
+    echo
     echo "## by thread name (comm), self time"
     report --no-children --sort comm --percent-limit 0.5
     echo
@@ -273,6 +302,12 @@ if [ "$profile_s" -gt 0 ]; then
   } >"$profile_file"
   log "profile written to $profile_file"
 fi
+
+# ---- the Paxos core alone, for comparison (the cluster is stopped first, so that it does not compete) ----------
+
+stop_nodes
+log "timing the Paxos core alone: $ranges idle groups x 3 replicas in one thread"
+tool core --ranges "$ranges" --ticks 3000 >>"$work/facts"
 
 # ---- the report -----------------------------------------------------------------------------------------------
 
@@ -332,6 +367,7 @@ mkdir -p "$(dirname "$out")"
   echo "- Splitting: $(fact splits) splits in $(fact split_s) s ($(fact split_retries) retried calls); afterwards every node hosted every range and each range had exactly one leader that the other replicas knew."
   echo "- Re-checked after the window: $still_ok (every range still has one leader; leaders after: $(fact after_leaders_node1) / $(fact after_leaders_node2) / $(fact after_leaders_node3))."
   echo "- Node log lines written during settle + measurement: $log_lines_during."
+  echo "- The Paxos core alone ("'`Kv.IdleRanges core`'": $ranges groups × 3 replicas in one thread with the default timing, in-memory delivery, no disk, sockets or host loop): $(fact core_ns_per_replica_tick) ns per replica per tick (Tick $(fact core_ns_tick), TakeReady $(fact core_ns_take_ready), delivering heartbeats and acks $(fact core_ns_deliver)), $(fact core_messages_per_tick) messages per tick, $(fact core_bytes_per_replica_tick) B allocated per replica per tick. At 100 ticks/s that is **$(fact core_pct_at_100_ticks)% of one core** for the three nodes: the rest of the measured cost is the node around the core."
   echo
   echo "## Where the CPU goes, by thread (the $ranges-range window)"
   echo
