@@ -162,7 +162,9 @@ cluster_tcp() {
              if (kv[1] == "segs_out" || kv[1] == "segs_in") g += kv[2] } }
          END { print b + 0, g + 0 }'
 }
-# Busy clock ticks of the whole machine (all cores): the other processes' share shows how quiet it was.
+# Busy clock ticks of the whole machine (all cores), to show how quiet it was. Only a rough figure: the kernel
+# samples each core at its clock tick, so short bursts are missed, while a process's utime+stime adds up its
+# exact run time.
 machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 now_s() { date +%s.%N; }
 # The first N lines, reading all input: `head` would end the pipe early, and pipefail would count the writer's
@@ -363,7 +365,7 @@ mkdir -p "$(dirname "$out")"
   echo "- Marginal cost: ($total_ranges − $(fact baseline_cpu_total))% over $((ranges - 1)) added ranges ≈ **${per_range_us} µs of CPU per idle range per second** (all three replicas together)."
   echo "- Windows: baseline $(fact baseline_window_s) s, ranges $(fact ranges_window_s) s. The meta range was led by node $(fact meta_leader)."
   echo "- Peer traffic (TCP connections to the nodes' ports, both directions, from "'`ss -ti`'"): baseline $(fact baseline_tcp_segs_per_s) segments/s, $(fact baseline_tcp_kib_per_s) KiB/s; with $ranges ranges $(fact ranges_tcp_segs_per_s) segments/s, $(fact ranges_tcp_kib_per_s) KiB/s."
-  echo "- How quiet the machine was: all processes together used $(fact baseline_machine_cpu)% (baseline window) and $(fact ranges_machine_cpu)% ($ranges-range window) of one core, of $(( $(nproc) * 100 ))% available; load average $(fact baseline_load_start)→$(fact baseline_load_end) and $(fact ranges_load_start)→$(fact ranges_load_end). Anything above the nodes' own total is other work on the machine, which competes with the nodes for the cores."
+  echo "- How quiet the machine was (the nodes share it with whatever else runs): all processes together used about $(fact baseline_machine_cpu)% (baseline window) and $(fact ranges_machine_cpu)% ($ranges-range window) of one core, of $(( $(nproc) * 100 ))% available; load average $(fact baseline_load_start)→$(fact baseline_load_end) and $(fact ranges_load_start)→$(fact ranges_load_end). Rough: \`/proc/stat\` samples each core at the clock tick and misses short bursts, so it can read below the nodes' own figures, which come from the scheduler's exact run time."
   echo "- Splitting: $(fact splits) splits in $(fact split_s) s ($(fact split_retries) retried calls); afterwards every node hosted every range and each range had exactly one leader that the other replicas knew."
   echo "- Re-checked after the window: $still_ok (every range still has one leader; leaders after: $(fact after_leaders_node1) / $(fact after_leaders_node2) / $(fact after_leaders_node3))."
   echo "- Node log lines written during settle + measurement: $log_lines_during."
