@@ -52,9 +52,14 @@ public sealed class NodeStore : IDisposable
         var options = new DbOptions()
             .SetCreateIfMissing(true)
             .SetCreateMissingColumnFamilies(true)
-            .SetParanoidChecks(true);
-        var families = new ColumnFamilies(NewFamilyOptions());
-        foreach (string name in ColumnFamilyNames.All) families.Add(name, NewFamilyOptions());
+            .SetParanoidChecks(true)
+            // Memtables of all column families together: RocksDB's default (64 MiB each, per family) would let a
+            // busy node's memtables alone approach its memory budget; flushing sooner costs little here.
+            .SetDbWriteBufferSize(MemtableBytesMax);
+        // One block cache for every family, instead of one default cache each.
+        var cache = Cache.CreateLru(BlockCacheBytes);
+        var families = new ColumnFamilies(NewFamilyOptions(cache));
+        foreach (string name in ColumnFamilyNames.All) families.Add(name, NewFamilyOptions(cache));
         try
         {
             return new NodeStore(RocksDb.Open(options, path, families), path);
@@ -65,11 +70,17 @@ public sealed class NodeStore : IDisposable
         }
     }
 
-    private static ColumnFamilyOptions NewFamilyOptions()
+    /// <summary>The memtables of all column families together, in bytes.</summary>
+    public const ulong MemtableBytesMax = 64UL << 20;
+
+    /// <summary>The block cache shared by all column families, in bytes.</summary>
+    public const ulong BlockCacheBytes = 64UL << 20;
+
+    private static ColumnFamilyOptions NewFamilyOptions(Cache cache)
     {
         // Block-based tables carry a CRC32C checksum per block by default; reads verify it (VerifiedReads).
-        var table = new BlockBasedTableOptions().SetBlockSize(16 * 1024);
-        return new ColumnFamilyOptions().SetBlockBasedTableFactory(table);
+        var table = new BlockBasedTableOptions().SetBlockSize(16 * 1024).SetBlockCache(cache);
+        return new ColumnFamilyOptions().SetBlockBasedTableFactory(table).SetWriteBufferSize(32UL << 20);
     }
 
     /// <summary>Flushes every column family's memtable to SST files.</summary>
