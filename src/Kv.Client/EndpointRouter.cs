@@ -5,8 +5,9 @@ using Stub = global::Kv.Proto.V1.Kv.KvClient;
 namespace Kv.Client;
 
 /// <summary>
-/// Where to send the next attempt: the cached leader if known, otherwise the seeds in turn, skipping endpoints
-/// that recently refused a connection. Owns one <see cref="GrpcChannel"/> per endpoint, reused for every call.
+/// Where to send the next attempt: for a key whose range is cached (<see cref="Ranges"/>), that range's cached
+/// leader, else one of its replicas; otherwise the last leader learned, else the seeds in turn; always skipping
+/// endpoints that recently refused a connection. Owns one <see cref="GrpcChannel"/> per endpoint, reused for every call.
 /// Thread-safe; routing state is advisory (a stale choice costs one NotLeader round trip).
 /// </summary>
 internal sealed class EndpointRouter : IDisposable
@@ -17,6 +18,7 @@ internal sealed class EndpointRouter : IDisposable
     private readonly ConcurrentDictionary<string, long> _deadUntilMs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ulong, string> _leaderByRange = new();
     private volatile string? _leader;
+    private long _nextRefreshMs;
     private int _next;
     private bool _disposed;
 
@@ -36,7 +38,39 @@ internal sealed class EndpointRouter : IDisposable
     /// <summary>The cached leader of <paramref name="rangeId"/>, if any.</summary>
     public string? LeaderOf(ulong rangeId) => _leaderByRange.GetValueOrDefault(rangeId);
 
-    /// <summary>The endpoint for the next attempt.</summary>
+    /// <summary>The ranges learned from the cluster.</summary>
+    public RangeCache Ranges { get; } = new();
+
+    /// <summary>
+    /// Whether the range map is due for a refresh from the cluster (at most once per second, so that a burst of
+    /// misses costs one lookup).
+    /// </summary>
+    public bool ClaimRefresh()
+    {
+        long now = Environment.TickCount64;
+        long due = Interlocked.Read(ref _nextRefreshMs);
+        return now >= due && Interlocked.CompareExchange(ref _nextRefreshMs, now + 1000, due) == due;
+    }
+
+    /// <summary>The endpoint for the next attempt on <paramref name="key"/> (null: no key, e.g. a reverse scan).</summary>
+    public string Pick(ReadOnlySpan<byte> key, bool hasKey)
+    {
+        if (hasKey && Ranges.Find(key) is { } range)
+        {
+            if (_leaderByRange.TryGetValue(range.RangeId, out var leader) && !IsDead(leader)) return leader;
+            int start = Volatile.Read(ref _next);
+            for (int i = 0; i < range.Replicas.Count; i++)
+            {
+                var replica = range.Replicas[(int)((uint)(start + i) % (uint)range.Replicas.Count)];
+                if (replica.Learner || replica.Endpoint.Length == 0) continue;
+                var endpoint = Normalize(replica.Endpoint);
+                if (!IsDead(endpoint)) return endpoint;
+            }
+        }
+        return Pick();
+    }
+
+    /// <summary>The endpoint for the next attempt when nothing is known about the key.</summary>
     public string Pick()
     {
         if (_leader is { } leader && !IsDead(leader)) return leader;
@@ -80,7 +114,12 @@ internal sealed class EndpointRouter : IDisposable
     }
 
     /// <summary>The stub over the (shared, lazily created) channel of <paramref name="endpoint"/>.</summary>
-    public Stub Stub(string endpoint)
+    public Stub Stub(string endpoint) => Entry(endpoint).Stub;
+
+    /// <summary>The (shared, lazily created) channel of <paramref name="endpoint"/>.</summary>
+    public GrpcChannel Channel(string endpoint) => Entry(endpoint).Channel;
+
+    private (GrpcChannel Channel, Stub Stub) Entry(string endpoint)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return _channels.GetOrAdd(endpoint, static (e, options) =>
@@ -101,7 +140,7 @@ internal sealed class EndpointRouter : IDisposable
                 ThrowOperationCanceledOnCancellation = true,
             });
             return (channel, new Stub(channel));
-        }, _options).Stub;
+        }, _options);
     }
 
     /// <summary>Whether <paramref name="endpoint"/> is being skipped now (it refused a connection within the cooldown).</summary>

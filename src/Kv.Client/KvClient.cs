@@ -91,7 +91,7 @@ public sealed partial class KvClient : IAsyncDisposable
     public async Task<KvEntry?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
     {
         var request = new Wire.GetRequest { Key = ByteString.CopyFrom(key.Span) };
-        var response = await InvokeAsync("Get", idempotent: true,
+        var response = await InvokeAsync("Get", idempotent: true, request.Key.Memory,
             (stub, call) => stub.GetAsync(request, call).ResponseAsync, cancellationToken).ConfigureAwait(false);
         return response.Found ? new KvEntry(request.Key.Memory, response.Value.Memory, ToVersion(response.Version)) : null;
     }
@@ -117,7 +117,7 @@ public sealed partial class KvClient : IAsyncDisposable
     public Task<KvVersion> PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
     {
         var request = new Wire.PutRequest { Key = ByteString.CopyFrom(key.Span), Value = ByteString.CopyFrom(value.Span) };
-        return WriteAsync("Put", writeId => request.WriteId = writeId,
+        return WriteAsync("Put", request.Key.Memory, writeId => request.WriteId = writeId,
             async (stub, call) => ToVersion((await stub.PutAsync(request, call).ResponseAsync.ConfigureAwait(false)).Version),
             cancellationToken);
     }
@@ -137,7 +137,7 @@ public sealed partial class KvClient : IAsyncDisposable
     public Task<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
     {
         var request = new Wire.DeleteRequest { Key = ByteString.CopyFrom(key.Span) };
-        return WriteAsync("Delete", writeId => request.WriteId = writeId,
+        return WriteAsync("Delete", request.Key.Memory, writeId => request.WriteId = writeId,
             async (stub, call) => (await stub.DeleteAsync(request, call).ResponseAsync.ConfigureAwait(false)).Found,
             cancellationToken);
     }
@@ -171,7 +171,7 @@ public sealed partial class KvClient : IAsyncDisposable
             default: request.ExpectedValue = ByteString.CopyFrom(condition.ExpectedValue.Span); break;
         }
         if (newValue is { } v) request.NewValue = ByteString.CopyFrom(v.Span);
-        return WriteAsync("CompareAndSet", writeId => request.WriteId = writeId, async (stub, call) =>
+        return WriteAsync("CompareAndSet", request.Key.Memory, writeId => request.WriteId = writeId, async (stub, call) =>
         {
             var r = await stub.CompareAndSetAsync(request, call).ResponseAsync.ConfigureAwait(false);
             return r.Succeeded
@@ -219,7 +219,8 @@ public sealed partial class KvClient : IAsyncDisposable
                 Reverse = options.Reverse,
                 Limit = remaining < page ? (uint)remaining : (uint)options.PageSize,
             };
-            var response = await InvokeAsync("Scan", idempotent: true,
+            // A forward page starts in the range holding its start key; a reverse one is routed by the server.
+            var response = await InvokeAsync("Scan", idempotent: true, options.Reverse ? null : request.StartKey.Memory,
                 (stub, call) => stub.ScanAsync(request, call).ResponseAsync, cancellationToken).ConfigureAwait(false);
             foreach (var e in response.Entries)
             {
@@ -266,13 +267,14 @@ public sealed partial class KvClient : IAsyncDisposable
     /// Runs a write on a free write lane with one write id for all its attempts: a new sequence of that lane's client
     /// id, reused by every retry, so the range applies it at most once and answers a retry with the first answer.
     /// </summary>
-    private async Task<T> WriteAsync<T>(string operation, Action<Wire.WriteId> setWriteId, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken)
+    private async Task<T> WriteAsync<T>(
+        string operation, ReadOnlyMemory<byte> key, Action<Wire.WriteId> setWriteId, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken)
     {
         var lane = await _lanes.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             setWriteId(lane.NextWriteId());
-            return await InvokeAsync(operation, idempotent: false, call, cancellationToken).ConfigureAwait(false);
+            return await InvokeAsync(operation, idempotent: false, key, call, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -284,7 +286,14 @@ public sealed partial class KvClient : IAsyncDisposable
     /// Runs <paramref name="call"/> through the retry pipeline under the overall deadline, each attempt with the
     /// per-call timeout at the endpoint the router picks. Internal so that tests can drive raw calls with it.
     /// </summary>
-    internal async Task<T> InvokeAsync<T>(string operation, bool idempotent, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken)
+    internal Task<T> InvokeAsync<T>(string operation, bool idempotent, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken) =>
+        InvokeAsync(operation, idempotent, routingKey: null, call, cancellationToken);
+
+    /// <summary>
+    /// As above, routed by <paramref name="routingKey"/>: to the cached leader of the range holding it when known.
+    /// </summary>
+    internal async Task<T> InvokeAsync<T>(
+        string operation, bool idempotent, ReadOnlyMemory<byte>? routingKey, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         using var overall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -293,7 +302,7 @@ public sealed partial class KvClient : IAsyncDisposable
         {
             return await _pipeline.ExecuteAsync(async token =>
             {
-                string endpoint = _router.Pick();
+                string endpoint = Route(routingKey);
                 var callOptions = new CallOptions(deadline: DateTime.UtcNow + _options.PerCallTimeout, cancellationToken: token);
                 try
                 {
@@ -301,7 +310,7 @@ public sealed partial class KvClient : IAsyncDisposable
                 }
                 catch (RpcException e)
                 {
-                    throw Classify(e, operation, endpoint, idempotent);
+                    throw Classify(e, operation, endpoint, idempotent, routingKey);
                 }
             }, overall.Token).ConfigureAwait(false);
         }
@@ -319,8 +328,33 @@ public sealed partial class KvClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Picks the endpoint for a key, and refreshes the range map in the background when it does not know the key.</summary>
+    private string Route(ReadOnlyMemory<byte>? routingKey)
+    {
+        if (routingKey is not { } key) return _router.Pick();
+        if (_router.Ranges.Find(key.Span) is null && _router.ClaimRefresh()) _ = RefreshRangesAsync();
+        return _router.Pick(key.Span, hasKey: true);
+    }
+
+    /// <summary>Loads every range descriptor from some node (best effort: routing works without it, just with redirects).</summary>
+    private async Task RefreshRangesAsync()
+    {
+        try
+        {
+            string endpoint = _router.Pick();
+            var response = await new Wire.Admin.AdminClient(_router.Channel(endpoint)).ListRangesAsync(new Wire.ListRangesRequest(),
+                deadline: DateTime.UtcNow + _options.PerCallTimeout).ResponseAsync.ConfigureAwait(false);
+            _router.Ranges.Update(response.Ranges);
+            Log.RangesLoaded(_logger, response.Ranges.Count, endpoint);
+        }
+        catch (Exception e) when (e is RpcException or ObjectDisposedException or OperationCanceledException)
+        {
+            Log.RangesNotLoaded(_logger, e.Message);
+        }
+    }
+
     /// <summary>The exception for a failed attempt: a <see cref="RetryableAttemptException"/> to retry, else the final error.</summary>
-    private Exception Classify(RpcException e, string operation, string endpoint, bool idempotent)
+    private Exception Classify(RpcException e, string operation, string endpoint, bool idempotent, ReadOnlyMemory<byte>? routingKey = null)
     {
         var status = e.GetRpcStatus();
         switch (e.StatusCode)
@@ -333,6 +367,12 @@ public sealed partial class KvClient : IAsyncDisposable
             case StatusCode.FailedPrecondition when status?.GetDetail<Wire.NotLeader>() is { } notLeader:
                 {
                     _router.NotLeader(endpoint);
+                    // The node routed the key to another range than the map says: the map is stale there.
+                    if (routingKey is { } key && _router.Ranges.Find(key.Span) is { } cached && cached.RangeId != notLeader.RangeId)
+                    {
+                        _router.Ranges.Evict(cached.RangeId);
+                        if (_router.ClaimRefresh()) _ = RefreshRangesAsync();
+                    }
                     if (notLeader.LeaderEndpoint.Length > 0)
                     {
                         string leader = EndpointRouter.Normalize(notLeader.LeaderEndpoint);
@@ -345,10 +385,12 @@ public sealed partial class KvClient : IAsyncDisposable
                     return new RetryableAttemptException(operation, endpoint, immediate: false,
                         new KvUnavailableException($"{operation}: range {notLeader.RangeId} has no leader (an election may be in progress, or no quorum is reachable). Retry later; check that a majority of nodes is up.", e));
                 }
-            case StatusCode.FailedPrecondition when status?.GetDetail<Wire.RangeMoved>() is not null:
+            case StatusCode.FailedPrecondition when status?.GetDetail<Wire.RangeMoved>() is { } moved:
                 _router.NotLeader(endpoint);
                 _router.Advance();
-                return new RetryableAttemptException(operation, endpoint, immediate: false,
+                // The error carries the range as the node knows it now: route the retry by it at once.
+                if (moved.Descriptor_ is { } descriptor) _router.Ranges.Update([descriptor]);
+                return new RetryableAttemptException(operation, endpoint, immediate: moved.Descriptor_ is not null,
                     new KvException(KvErrorCode.RangeMoved, $"{operation}: the key's range moved and the client could not find its new home. Retry later.", e));
             case StatusCode.FailedPrecondition when e.Status.Detail.Contains("write_id", StringComparison.Ordinal):
                 return new KvException(KvErrorCode.StaleWriteId, $"{operation}: {e.Status.Detail} Two clients may share a client id: give each KvClient its own.", e);
@@ -442,5 +484,11 @@ public sealed partial class KvClient : IAsyncDisposable
 
         [LoggerMessage(2, LogLevel.Debug, "Kv range {RangeId} is led at {Leader} (told by {Endpoint})")]
         public static partial void LeaderLearned(ILogger logger, ulong rangeId, string leader, string endpoint);
+
+        [LoggerMessage(5, LogLevel.Debug, "Kv client loaded {Count} range descriptors from {Endpoint}")]
+        public static partial void RangesLoaded(ILogger logger, int count, string endpoint);
+
+        [LoggerMessage(6, LogLevel.Debug, "Kv client could not load the range descriptors: {Reason}")]
+        public static partial void RangesNotLoaded(ILogger logger, string reason);
     }
 }

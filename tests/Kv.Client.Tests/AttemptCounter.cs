@@ -4,7 +4,9 @@ namespace Kv.Client.Tests;
 
 /// <summary>
 /// Counts the HTTP/2 requests (= gRPC attempts) the client sends, per endpoint and per method, under its channels;
-/// optionally drops the response of the first call to one method after the server has answered it.
+/// optionally drops the response of the first call to one method after the server has answered it. The total and
+/// the per-endpoint counts are of the data API (<c>kv.v1.Kv</c>) only, not of the client's background range-map
+/// lookups (<c>kv.v1.Admin/ListRanges</c>, counted per method).
 /// </summary>
 internal sealed class AttemptCounter
 {
@@ -30,9 +32,12 @@ internal sealed class AttemptCounter
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            Interlocked.Increment(ref owner._total);
-            owner._byEndpoint.AddOrUpdate(endpoint, 1, (_, n) => n + 1);
             string method = request.RequestUri!.AbsolutePath;
+            if (method.StartsWith("/kv.v1.Kv/", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref owner._total);
+                owner._byEndpoint.AddOrUpdate(endpoint, 1, (_, n) => n + 1);
+            }
             owner._byMethod.AddOrUpdate(method, 1, (_, n) => n + 1);
             var response = await base.SendAsync(request, cancellationToken);
             if (method == owner.DropFirstResponseOf && response.Headers.TryGetValues("grpc-status", out _) is false)
