@@ -104,6 +104,9 @@ internal sealed class LeaderState
 
     public long LastQuorumCheckTick { get; set; }
 
+    /// <summary>Since when the group has been idle and caught up (for quiescing).</summary>
+    public long QuietSinceTick { get; set; }
+
     public PeerProgress Peer(int id, long now)
     {
         if (!Peers.TryGetValue(id, out var p))

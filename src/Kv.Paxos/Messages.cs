@@ -45,9 +45,11 @@ public sealed record Rejected(int From, int To, Ballot Ballot, Ballot Promised) 
 
 /// <summary>
 /// The leader's liveness and lease round. Carries the learning information of <see cref="Accept"/>;
-/// <see cref="Sequence"/> is echoed so that the leader can tell which round a quorum confirmed.
+/// <see cref="Sequence"/> is echoed so that the leader can tell which round a quorum confirmed. With
+/// <see cref="Quiesce"/> it is the last one of an idle group: a follower that has learned everything stops
+/// expecting heartbeats (PAXOS.md §8).
 /// </summary>
-public sealed record Heartbeat(int From, int To, Ballot Ballot, long Sequence, long TenureStart, long ChosenBelow)
+public sealed record Heartbeat(int From, int To, Ballot Ballot, long Sequence, long TenureStart, long ChosenBelow, bool Quiesce = false)
     : PaxosMessage(From, To, Ballot);
 
 /// <summary>The answer to a <see cref="Heartbeat"/>, with the sender's chosen prefix.</summary>

@@ -86,6 +86,9 @@ public sealed partial class Replica
         if (!AdmitLeaderMessage(m)) return;
         LearnFromLeader(m.Ballot, m.TenureStart, m.ChosenBelow);
         Send(new HeartbeatAck(Id, m.From, m.Ballot, m.Sequence, ReportedChosenPrefix, m.ChosenBelow));
+        // The leader is going quiet; a follower that knows everything it declared chosen stops its election timer.
+        // One that lags stays awake: its timer will wake the group, which then catches it up.
+        _quiescent = m.Quiesce && _leader is null && _configs is not null && _chosenPrefix >= m.ChosenBelow;
     }
 
     /// <summary>

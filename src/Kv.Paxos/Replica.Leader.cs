@@ -11,6 +11,7 @@ public sealed partial class Replica
     {
         if (_leader is null) return RequestStatus.NotLeader;
         if (_leader.Pending.Count >= _options.PendingProposalsMax) return RequestStatus.Busy;
+        Wake();
         _leader.Pending.Enqueue(command);
         return RequestStatus.Accepted;
     }
@@ -180,7 +181,9 @@ public sealed partial class Replica
             int successor = _configs.At(_chosenPrefix).Voters[0];
             TransferLeadership(successor);
             BecomeFollower();
+            return;
         }
+        MaybeQuiesce(leader);
     }
 
     private bool HeardFromQuorumSince(long tick)

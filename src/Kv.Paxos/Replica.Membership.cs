@@ -12,6 +12,7 @@ public sealed partial class Replica
     {
         var leader = _leader;
         if (leader is null) return RequestStatus.NotLeader;
+        Wake();
         if (MembershipChangePending()) return RequestStatus.Refused;
         var latest = _configs!.Latest;
         if (latest.Apply(change).Equals(latest)) return RequestStatus.Refused;
@@ -47,6 +48,7 @@ public sealed partial class Replica
         var leader = _leader;
         if (leader is null) return RequestStatus.NotLeader;
         if (target == Id || !_configs!.Latest.IsVoter(target)) return RequestStatus.Refused;
+        Wake();
         leader.LeaseRevoked = true;
         Send(new TimeoutNow(Id, target, leader.Ballot));
         return RequestStatus.Accepted;

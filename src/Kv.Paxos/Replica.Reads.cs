@@ -6,7 +6,7 @@ public sealed partial class Replica
     private const long ReadIndexUnknown = -1;
 
     /// <summary>Whether the leader's lease is valid now, so a read may be served without a quorum round.</summary>
-    public bool HoldsLease => _leader is { LeaseRevoked: false } l && _options.LeaseReadsEnabled && _now < l.LeaseUntilTick && KnowsEveryChosenSlot(l);
+    public bool HoldsLease => _leader is { LeaseRevoked: false } l && (!_quiescent || _options.Mutation == ProtocolMutation.QuiesceKeepsLease) && _options.LeaseReadsEnabled && _now < l.LeaseUntilTick && KnowsEveryChosenSlot(l);
 
     /// <summary>
     /// Whether this leader's Phase 1 has covered every configuration in force, and everything it found is chosen,
@@ -28,6 +28,7 @@ public sealed partial class Replica
         var leader = _leader;
         if (leader is null) return RequestStatus.NotLeader;
         if (leader.Reads.Count >= _options.PendingReadsMax) return RequestStatus.Busy;
+        Wake();
         // Every write acknowledged before this read is in a slot below this index: this leader acknowledges only
         // what it has applied (below the chosen prefix), and once Phase 1 has covered every configuration, every
         // slot anyone chose is below the chosen prefix too. Until then the index is fixed later (ReadIndexUnknown).

@@ -133,6 +133,7 @@ public sealed partial class Replica
     public void Tick()
     {
         _now++;
+        if (_quiescent) return; // nothing is due in a quiescent group; a host need not even tick it
         switch (_role)
         {
             case ReplicaRole.Leader:
@@ -152,6 +153,8 @@ public sealed partial class Replica
     {
         if (message.To != Id || message.From == Id) return;
         _maxSeen = Ballot.Max(_maxSeen, message.Ballot);
+        // Answers to the quiescing round leave a quiescent leader asleep; anything else means the group is active.
+        if (_quiescent && message is not (HeartbeatAck or Accepted or CatchUpAck or Heartbeat { Quiesce: true })) Wake();
         switch (message)
         {
             case Prepare m: OnPrepare(m); break;

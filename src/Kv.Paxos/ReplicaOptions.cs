@@ -63,6 +63,12 @@ public sealed record ReplicaOptions
     /// <summary>Outstanding read requests at the leader; more are refused as busy.</summary>
     public int PendingReadsMax { get; init; } = 100_000;
 
+    /// <summary>
+    /// A leader whose group has been idle and fully caught up for this many ticks quiesces it (PAXOS.md §8);
+    /// 0 never quiesces.
+    /// </summary>
+    public int QuiesceAfterTicks { get; init; }
+
     /// <summary>Deliberate protocol bugs, for proving that the checkers catch them. Never set outside tests.</summary>
     internal ProtocolMutation Mutation { get; init; } = ProtocolMutation.None;
 
@@ -81,6 +87,7 @@ public sealed record ReplicaOptions
         if (ClockDriftBound is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(ClockDriftBound));
         if (InflightSlotsMax < 1 || BatchCommandsMax < 1 || AcceptSlotsPerMessageMax < 1 || CatchUpSlotsPerMessageMax < 1)
             throw new ArgumentOutOfRangeException(nameof(InflightSlotsMax), "Windows and batches hold at least one.");
+        if (QuiesceAfterTicks < 0) throw new ArgumentOutOfRangeException(nameof(QuiesceAfterTicks), "0 (never) or more.");
     }
 }
 
@@ -92,4 +99,6 @@ internal enum ProtocolMutation
     ProposeOwnValue,
     /// <summary>The lease lasts the whole election timeout, ignoring clock drift.</summary>
     LeaseWithoutDriftBound,
+    /// <summary>A quiescing leader keeps its lease, so it outlives the quiet spell its host did not tick through.</summary>
+    QuiesceKeepsLease,
 }

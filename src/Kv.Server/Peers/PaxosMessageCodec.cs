@@ -49,7 +49,7 @@ public static partial class PaxosMessageCodec
                 p.Rejected = new Wire.Rejected { Promised = ToProto(m.Promised) };
                 break;
             case Heartbeat m:
-                p.Heartbeat = new Wire.Heartbeat { Sequence = m.Sequence, TenureStart = m.TenureStart, ChosenBelow = m.ChosenBelow };
+                p.Heartbeat = new Wire.Heartbeat { Sequence = m.Sequence, TenureStart = m.TenureStart, ChosenBelow = m.ChosenBelow, Quiesce = m.Quiesce };
                 break;
             case HeartbeatAck m:
                 p.HeartbeatAck = new Wire.HeartbeatAck
@@ -109,7 +109,7 @@ public static partial class PaxosMessageCodec
                 from, to, ballot, FromProto(p.Rejected.Promised, "rejected.promised")),
             Wire.PaxosMessage.BodyOneofCase.Heartbeat => new Heartbeat(
                 from, to, ballot, NonNegative(p.Heartbeat.Sequence, "heartbeat.sequence"),
-                Slot(p.Heartbeat.TenureStart, "heartbeat.tenure_start"), Slot(p.Heartbeat.ChosenBelow, "heartbeat.chosen_below")),
+                Slot(p.Heartbeat.TenureStart, "heartbeat.tenure_start"), Slot(p.Heartbeat.ChosenBelow, "heartbeat.chosen_below"), p.Heartbeat.Quiesce),
             Wire.PaxosMessage.BodyOneofCase.HeartbeatAck => new HeartbeatAck(
                 from, to, ballot, NonNegative(p.HeartbeatAck.Sequence, "heartbeat_ack.sequence"),
                 ReportedPrefix(p.HeartbeatAck.ChosenPrefix, "heartbeat_ack.chosen_prefix"),

@@ -9,7 +9,8 @@ namespace Kv.Simulation.Sim;
 /// </summary>
 public static class Mutations
 {
-    public static readonly string[] Names = ["none", "propose-own-value", "lease-without-drift", "lease-attack", "ack-before-durable"];
+    public static readonly string[] Names =
+        ["none", "propose-own-value", "lease-without-drift", "lease-attack", "ack-before-durable", "quiesce-keeps-lease", "quiesce-attack"];
 
     public static Func<SimulationProfile, SimulationProfile>? Apply(string name) => name switch
     {
@@ -20,9 +21,27 @@ public static class Mutations
         // been elected and has written.
         "lease-without-drift" => p => LeaseAttack(p) with { ProtocolMutation = ProtocolMutation.LeaseWithoutDriftBound },
         "lease-attack" => LeaseAttack,
+        // A quiescing leader keeps its lease; its host stops ticking it, so the lease never runs out, and after
+        // being cut off it serves reads that miss its successor's writes.
+        "quiesce-keeps-lease" => p => QuiesceAttack(p) with { ProtocolMutation = ProtocolMutation.QuiesceKeepsLease },
+        "quiesce-attack" => QuiesceAttack,
         // Replies before the writes are synced; crashes then forget promises and accepts.
         "ack-before-durable" => p => p with { HostMutation = HostMutation.AckBeforeDurable, CrashEveryUs = 20_000, FsyncMaxUs = 5_000 },
         _ => throw new ArgumentException($"unknown mutation '{name}'", nameof(name)),
+    };
+
+    /// <summary>The lease attack with idle spells long enough for the group to quiesce between bursts of requests.</summary>
+    private static SimulationProfile QuiesceAttack(SimulationProfile p) => LeaseAttack(p) with
+    {
+        QuiesceAfterTicks = 2,
+        // Few clients, mostly at random nodes, with long pauses: the cut-off leader sleeps through its successor's
+        // election and writes, and the first request to reach it may be a read.
+        Clients = 2,
+        ClientThinkMaxUs = 60_000,
+        ClientRandomTargetRate = 0.9,
+        PartitionEveryUs = 80_000,
+        ClockDriftBound = 0.1,
+        ActualDrift = 0.1,
     };
 
     /// <summary>Clocks at the extremes of a wide drift bound, and partitions that keep cutting the leader off.</summary>

@@ -25,6 +25,11 @@ public sealed class SimNode
     public Dictionary<(long Client, long Seq), int> PendingWrites { get; } = new();
     public Dictionary<long, (int Client, long OpId, string Key)> PendingReads { get; } = new();
     public long NextReadId { get; set; }
+    /// <summary>When the host last heard anything from each peer node (sim µs): its node liveness.</summary>
+    public Dictionary<int, long> LastHeardUs { get; } = new();
+
+    public int TicksSincePing { get; set; }
+
     /// <summary>Whether this node is (still) meant to be in the group; removed nodes are not restarted.</summary>
     public bool Member { get; set; } = true;
 }

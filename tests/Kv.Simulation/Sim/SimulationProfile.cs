@@ -45,6 +45,9 @@ public sealed record SimulationProfile
     public int MessageValueBytesMax { get; init; } = 8 << 20;
     public int ElectionTimeoutTicks { get; init; } = 10;
     public int HeartbeatIntervalTicks { get; init; } = 2;
+
+    /// <summary>Idle groups quiesce after this many ticks (0: never); the host then skips their ticks (PAXOS.md §8).</summary>
+    public int QuiesceAfterTicks { get; init; }
     public int Clients { get; init; } = 3;
     public double WriteRate { get; init; } = 0.5;
     /// <summary>Chance that a client sends a new operation to a random node instead of the last one that answered.</summary>
@@ -77,6 +80,7 @@ public sealed record SimulationProfile
             BatchCommandsMax = Pick(1, 4, 32),
             MessageValueBytesMax = Pick(100, 1_000, 8 << 20),
             FsyncMaxUs = Pick(100L, 500L, 2_000L),
+            QuiesceAfterTicks = Pick(0, 0, 4, 8),
         };
     }
 }

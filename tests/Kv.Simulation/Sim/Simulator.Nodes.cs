@@ -17,6 +17,7 @@ public sealed partial class Simulator
         MessageValueBytesMax = _p.MessageValueBytesMax,
         AcceptSlotsPerMessageMax = Math.Max(1, _p.InflightSlotsMax / 2),
         CatchUpSlotsPerMessageMax = 16,
+        QuiesceAfterTicks = _p.QuiesceAfterTicks,
         Mutation = _p.ProtocolMutation,
     };
 
@@ -38,10 +39,39 @@ public sealed partial class Simulator
     {
         if (node.Incarnation != incarnation || node.Replica is not { } r) return;
         bool wasLeader = r.IsLeader;
-        r.Tick();
+        if (_p.QuiesceAfterTicks > 0) NodeLiveness(node, r);
+        // As the real host does, a quiescent replica is not ticked at all: its clock stands still.
+        bool wasQuiescent = r.IsQuiescent;
+        if (!wasQuiescent) r.Tick();
+        if (!wasQuiescent && r.IsQuiescent) _faults.Quiesced++;
         if (!wasLeader && r.IsLeader) OnBecameLeader(node);
         Pump(node);
         At(_now + TickInterval(node), () => TickNode(node, incarnation));
+    }
+
+    /// <summary>
+    /// The host's node liveness: a ping to every other node each heartbeat interval, and a quiescent follower woken
+    /// once its leader's node has been silent for an election timeout.
+    /// </summary>
+    private void NodeLiveness(SimNode node, Replica r)
+    {
+        node.TicksSincePing++;
+        if (node.TicksSincePing >= _p.HeartbeatIntervalTicks)
+        {
+            node.TicksSincePing = 0;
+            foreach (int peer in _nodes.Keys)
+                if (peer != node.Id) SendPeer(new NodePing(node.Id, peer));
+        }
+        if (r.IsQuiescent && !r.IsLeader)
+        {
+            long silence = r.LeaderHint is { } leader && node.LastHeardUs.TryGetValue(leader, out long heard) ? _now - heard : long.MaxValue;
+            if (silence > _p.ElectionTimeoutTicks * _p.TickUs)
+            {
+                if (_trace is not null) Trace($"n{node.Id} wakes: leader n{r.LeaderHint} silent");
+                r.Wake();
+                _faults.WokenByLiveness++;
+            }
+        }
     }
 
     private void OnBecameLeader(SimNode node)
@@ -148,6 +178,7 @@ public sealed partial class Simulator
         node.Incarnation++;
         node.PendingReadies.Clear();
         node.SyncInFlight = false;
+        node.LastHeardUs.Clear();
         node.PendingWrites.Clear();
         node.PendingReads.Clear();
     }
@@ -168,6 +199,8 @@ public sealed partial class Simulator
             At(_now + Delay(), () =>
             {
                 if (!_nodes.TryGetValue(m.To, out var target) || target.Replica is not { } r) return;
+                target.LastHeardUs[m.From] = _now;
+                if (m is NodePing) return; // the host's own liveness message, not the replica's
                 if (_trace is not null) Trace($"deliver {MessageFormat.Describe(m)}");
                 bool wasLeader = r.IsLeader;
                 r.Step(m);

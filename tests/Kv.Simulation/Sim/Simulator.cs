@@ -112,6 +112,8 @@ public sealed class FaultCounts
     public long Operations;
     public long ChosenSlots;
     public long LinearizabilityUnknown;
+    public long Quiesced;
+    public long WokenByLiveness;
 
     public void Add(FaultCounts o)
     {
@@ -119,11 +121,13 @@ public sealed class FaultCounts
         Partitions += o.Partitions; Crashes += o.Crashes; MembershipChanges += o.MembershipChanges;
         SnapshotsInstalled += o.SnapshotsInstalled; LeaderChanges += o.LeaderChanges; Operations += o.Operations;
         ChosenSlots += o.ChosenSlots; LinearizabilityUnknown += o.LinearizabilityUnknown;
+        Quiesced += o.Quiesced; WokenByLiveness += o.WokenByLiveness;
     }
 
     public override string ToString() =>
         $"msgs={MessagesSent} lost={MessagesLost} dup={MessagesDuplicated} partitions={Partitions} crashes={Crashes} " +
-        $"membership={MembershipChanges} snapshots={SnapshotsInstalled} leader_changes={LeaderChanges} ops={Operations} chosen_slots={ChosenSlots}";
+        $"membership={MembershipChanges} snapshots={SnapshotsInstalled} leader_changes={LeaderChanges} ops={Operations} chosen_slots={ChosenSlots} " +
+        $"quiesced={Quiesced} woken_by_liveness={WokenByLiveness}";
 }
 
 /// <summary>The outcome of one seed.</summary>
