@@ -70,6 +70,7 @@ public sealed class AdminService(
                 AppliedUpTo = r.AppliedUpTo,
                 LogEntries = r.LogEntries,
                 ApproximateBytes = bytes,
+                Quiescent = r.Quiescent,
             });
         }
         return Task.FromResult(response);

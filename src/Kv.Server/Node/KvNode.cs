@@ -126,6 +126,8 @@ public sealed class KvNode : IAsyncDisposable
                 ReplicaId = replica,
                 ElectionTimeoutTicks = options.ElectionTimeoutTicks,
                 HeartbeatIntervalTicks = options.HeartbeatIntervalTicks,
+                // Idle ranges go quiet after three heartbeat intervals of nothing to do.
+                QuiesceAfterTicks = 3 * options.HeartbeatIntervalTicks,
                 ClockDriftBound = options.ClockDriftBound,
             },
             loggerFactory.CreateLogger<ReplicaHost>(), directory: directory, fetcher: fetcher, compactAfterEntries: options.LogCompactionEntries,

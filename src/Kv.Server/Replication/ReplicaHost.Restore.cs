@@ -62,7 +62,7 @@ public sealed partial class ReplicaHost : IRangeDataSource
             if (overlaps) continue;
             var machine = new RangeStateMachine(d.RangeId, span, _mvcc, _meta);
             var core = new Kv.Paxos.Replica(_options(ReplicaId), PersistentState.Joining(), new Random(_random.Next()));
-            _ranges[d.RangeId] = new HostedRange(d.RangeId, core, machine);
+            Host(new HostedRange(d.RangeId, core, machine));
             _logger.LogWarning("Node {Node} adopts {Range}, which it should hold but does not; it waits for a snapshot", _nodeId, Descriptors.Describe(d));
         }
     }

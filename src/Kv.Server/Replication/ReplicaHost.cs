@@ -91,7 +91,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             ?? throw new InvalidOperationException($"Node {_nodeId} has no stored state for range {rangeId}.");
         var machine = new RangeStateMachine(rangeId, KeySpan.All, _mvcc, _meta);
         var core = new Replica(_options(ReplicaId), state, new Random(_random.Next()), appliedUpTo: machine.AppliedUpTo);
-        _ranges[rangeId] = new HostedRange(rangeId, core, machine);
+        Host(new HostedRange(rangeId, core, machine));
         if (machine.HasState) _directory?.Update(machine.IsMeta ? machine.Directory : [machine.Descriptor]);
         if (machine.IsMeta) _addresses?.Update(machine.Nodes);
     }
@@ -104,7 +104,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     {
         var machine = new RangeStateMachine(rangeId, KeySpan.All, _mvcc, _meta);
         var core = new Replica(_options(ReplicaId), PersistentState.Joining(), new Random(_random.Next()));
-        _ranges[rangeId] = new HostedRange(rangeId, core, machine);
+        Host(new HostedRange(rangeId, core, machine));
     }
 
     /// <summary>The latest Paxos configuration of a hosted range (null when not hosted, or still empty).</summary>
@@ -127,6 +127,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     /// <summary>Starts the loop and the ticker.</summary>
     public void Start(TimeSpan tickInterval)
     {
+        _tickInterval = tickInterval;
         ResumeRestores();
         _loop = Task.Run(() => RunAsync(_stop.Token));
         _ticker = Task.Run(() => TickAsync(tickInterval, _stop.Token));
@@ -142,7 +143,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     /// <summary>Every replica this node hosts, in range id order (read without the loop; may be a moment stale).</summary>
     public IReadOnlyList<ReplicaStatus> Replicas() =>
         _ranges.Values.OrderBy(r => r.RangeId).Select(r => new ReplicaStatus(r.RangeId, r.StateMachine.Descriptor,
-            r.Core.IsLeader, r.Core.LeaderHint, r.Core.ChosenPrefix, r.StateMachine.AppliedUpTo, r.Core.LogEntryCount)).ToArray();
+            r.Core.IsLeader, r.Core.LeaderHint, r.Core.ChosenPrefix, r.StateMachine.AppliedUpTo, r.Core.LogEntryCount, r.Core.IsQuiescent)).ToArray();
 
     /// <summary>Whether this node hosts a replica of the range.</summary>
     public bool Hosts(ulong rangeId) => _ranges.ContainsKey(rangeId);
@@ -204,6 +205,8 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     /// <inheritdoc />
     public void Deliver(ulong fromNode, ulong groupId, PaxosMessage message)
     {
+        _lastHeardMs[fromNode] = Environment.TickCount64;
+        if (groupId == LivenessGroup) return;
         // Never block the transport: a full queue drops the message, which Paxos tolerates.
         _events.Writer.TryWrite(new PeerMessageEvent(groupId, message));
     }
@@ -250,11 +253,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         switch (e)
         {
             case TickEvent:
-                foreach (var r in _ranges.Values)
-                {
-                    r.Core.Tick();
-                    touched.Add(r);
-                }
+                OnTick(touched);
                 break;
             case PeerMessageEvent m when _ranges.TryGetValue(m.GroupId, out var r):
                 if (m.Message is InstallSnapshot) r.SnapshotSource = (ulong)m.Message.From;
