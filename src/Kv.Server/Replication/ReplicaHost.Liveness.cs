@@ -20,7 +20,9 @@ public sealed partial class ReplicaHost
     private readonly List<HostedRange> _rangeList = [];
     private readonly HashSet<ulong> _peerNodes = [];
     private TimeSpan _tickInterval = TimeSpan.FromMilliseconds(10);
-    private long _ticks;
+    private long _lastPingMs;
+    // Whether every replica was quiescent after the last tick; the ticker then posts only every heartbeat interval.
+    private volatile bool _allQuiescent;
 
     private void Host(HostedRange range)
     {
@@ -30,11 +32,15 @@ public sealed partial class ReplicaHost
 
     private void OnTick(HashSet<HostedRange> touched)
     {
-        _ticks++;
         var options = _options(ReplicaId);
-        if (_ticks % options.HeartbeatIntervalTicks == 0) SendLivenessPings();
         long now = Environment.TickCount64;
+        if (now - _lastPingMs >= (long)(options.HeartbeatIntervalTicks * _tickInterval.TotalMilliseconds))
+        {
+            _lastPingMs = now;
+            SendLivenessPings();
+        }
         long silentAfterMs = (long)(options.ElectionTimeoutTicks * _tickInterval.TotalMilliseconds);
+        bool allQuiescent = true;
         foreach (var r in _rangeList)
         {
             if (r.Core.IsQuiescent)
@@ -44,7 +50,9 @@ public sealed partial class ReplicaHost
             }
             r.Core.Tick();
             touched.Add(r);
+            allQuiescent &= r.Core.IsQuiescent;
         }
+        _allQuiescent = allQuiescent;
     }
 
     private bool LeaderSilent(int? leader, long now, long silentAfterMs) =>

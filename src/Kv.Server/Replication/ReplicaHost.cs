@@ -214,10 +214,18 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     private async Task TickAsync(TimeSpan interval, CancellationToken ct)
     {
         using var timer = new PeriodicTimer(interval);
+        var idleInterval = interval * _options(ReplicaId).HeartbeatIntervalTicks;
         try
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
                 _events.Writer.TryWrite(TickEvent.Instance);
+                // With every range quiescent only node liveness is due, once per heartbeat interval: waking the
+                // loop (and the thread pool) every tick would be most of an idle node's CPU. A range that wakes
+                // waits at most that long for its next tick; requests and messages never wait for ticks.
+                var period = _allQuiescent ? idleInterval : interval;
+                if (timer.Period != period) timer.Period = period;
+            }
         }
         catch (OperationCanceledException)
         {
@@ -235,6 +243,8 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
                 touched.Clear();
                 int taken = 0;
                 while (taken++ < 10_000 && reader.TryRead(out var e)) Handle(e, touched);
+                // A request or message may have woken a range: the ticker must tick every period again.
+                if (_allQuiescent && touched.Any(r => !r.Core.IsQuiescent)) _allQuiescent = false;
                 await HandleReadiesAsync(touched).ConfigureAwait(false);
             }
         }
