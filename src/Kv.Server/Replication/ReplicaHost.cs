@@ -214,15 +214,17 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     private async Task TickAsync(TimeSpan interval, CancellationToken ct)
     {
         using var timer = new PeriodicTimer(interval);
-        var idleInterval = interval * _options(ReplicaId).HeartbeatIntervalTicks;
+        // Liveness needs a message per election timeout from each node; a quarter of it leaves room for losses.
+        var options = _options(ReplicaId);
+        var idleInterval = interval * Math.Max(options.HeartbeatIntervalTicks, options.ElectionTimeoutTicks / 4);
         try
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
             {
                 _events.Writer.TryWrite(TickEvent.Instance);
-                // With every range quiescent only node liveness is due, once per heartbeat interval: waking the
-                // loop (and the thread pool) every tick would be most of an idle node's CPU. A range that wakes
-                // waits at most that long for its next tick; requests and messages never wait for ticks.
+                // With every range quiescent only node liveness is due: waking the loop (and the thread pool) every
+                // tick would be most of an idle node's CPU. A range that wakes waits at most one idle interval for
+                // its next tick; requests and messages never wait for ticks.
                 var period = _allQuiescent ? idleInterval : interval;
                 if (timer.Period != period) timer.Period = period;
             }
