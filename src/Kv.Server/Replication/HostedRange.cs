@@ -8,7 +8,8 @@ internal sealed class HostedRange(ulong rangeId, Replica core, RangeStateMachine
 {
     public ulong RangeId { get; } = rangeId;
     public Replica Core { get; } = core;
-    public RangeStateMachine StateMachine { get; } = stateMachine;
+    /// <summary>Replaced (reloaded from storage) when an apply round is abandoned for corrupt data.</summary>
+    public RangeStateMachine StateMachine { get; set; } = stateMachine;
     public Dictionary<(long Client, long Sequence), TaskCompletionSource<Proto.V1.RangeCommandResult>> PendingWrites { get; } = new();
     public Dictionary<long, (Func<RangeStateMachine, object> Read, TaskCompletionSource<object> Completion)> PendingReads { get; } = new();
     public long NextReadId { get; set; }

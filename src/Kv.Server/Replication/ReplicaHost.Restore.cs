@@ -116,7 +116,8 @@ public sealed partial class ReplicaHost : IRangeDataSource
         if (stored is null) return;
         // Keep the Paxos state (promises and accepted values are intact); rebuild only the state machine, from the
         // latest snapshot's state, the range's current span of data from a peer, and this node's log.
-        BeginRestore(range, stored.Snapshot, replayUntil: range.StateMachine.AppliedUpTo, spanOverride: range.StateMachine.Span, reason);
+        // Up to what the core handed out: after an abandoned apply round that is beyond what the state machine holds.
+        BeginRestore(range, stored.Snapshot, replayUntil: range.Core.AppliedUpTo, spanOverride: range.StateMachine.Span, reason);
     }
 
     private void BeginRestore(HostedRange range, Snapshot snapshot, long replayUntil, KeySpan? spanOverride, string reason)
@@ -197,7 +198,22 @@ public sealed partial class ReplicaHost : IRangeDataSource
         foreach (var deferred in restore.Deferred)
             if (deferred.Chosen.Count > 0) work.Add((range, deferred.Chosen));
         range.Restore = null;
-        ApplyAndComplete(work, first: batch => range.StateMachine.Restore(batch, index, restore.State));
+        _restoring = range;
+        try
+        {
+            ApplyAndComplete(work, first: batch => range.StateMachine.Restore(batch, index, restore.State));
+        }
+        finally
+        {
+            _restoring = null;
+        }
+        if (range.Restore is not null)
+        {
+            // The replay met corrupt data and a new rebuild has begun; it replays everything handed out, so the
+            // reads that waited on this restore are failed back (the client retries) rather than carried over.
+            FailDeferred(range, restore);
+            return;
+        }
         PublishChanges(range);
         foreach (var deferred in restore.Deferred) CompleteReads(range, deferred);
         _logger.LogWarning("Range {Range}: restored from slot {Index} ({Reason}); applied up to {Applied}",

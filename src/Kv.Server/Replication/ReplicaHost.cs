@@ -413,12 +413,54 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     /// </summary>
     private void ApplyAndComplete(IReadOnlyList<(HostedRange Range, IReadOnlyList<ChosenEntry> Entries)> work, Action<WriteBatch>? first = null)
     {
+        while (true)
+        {
+            try
+            {
+                ApplyOnce(work, first);
+                return;
+            }
+            catch (CorruptApplyException e)
+            {
+                // Nothing of the round was written. Every range it touched reloads its state machine from storage
+                // (their in-memory state ran ahead); the culprit is rebuilt from its peers, which replays its log up
+                // to what the core handed out; the others apply the same entries again.
+                _logger.LogError(e.InnerException, "Range {Range}: corrupt data found while applying; rebuilding the replica from its peers", e.Range.RangeId);
+                foreach (var (range, _) in work) range.StateMachine = new RangeStateMachine(range.RangeId, KeySpan.All, _mvcc, _meta);
+                if (e.Range.Restore is { } stale)
+                {
+                    stale.Cancel.Cancel();
+                    e.Range.Restore = null;
+                }
+                BeginRebuild(e.Range, "corrupt data found while applying");
+                work = work.Where(w => w.Range != e.Range).ToList();
+                if (e.Range == _restoring) first = null;
+                if (work.Count == 0 && first is null) return;
+            }
+        }
+    }
+
+    // The range whose restore ApplyAndComplete is finishing (its `first` action), so that a failure there drops it.
+    private HostedRange? _restoring;
+
+    private void ApplyOnce(IReadOnlyList<(HostedRange Range, IReadOnlyList<ChosenEntry> Entries)> work, Action<WriteBatch>? first)
+    {
         if (work.Count == 0 && first is null) return;
         using var applyBatch = new WriteBatch();
         first?.Invoke(applyBatch);
         var applied = new List<(HostedRange Range, IReadOnlyList<AppliedCommand> Results)>();
         foreach (var (range, entries) in work)
-            if (entries.Count > 0) applied.Add((range, range.StateMachine.Apply(applyBatch, entries)));
+        {
+            if (entries.Count == 0) continue;
+            try
+            {
+                applied.Add((range, range.StateMachine.Apply(applyBatch, entries)));
+            }
+            catch (StorageCorruptionException e)
+            {
+                throw new CorruptApplyException(range, e);
+            }
+        }
         var splitOffs = new List<(HostedRange Left, RangeSplitOff Split)>();
         foreach (var (range, _) in applied)
             foreach (var split in range.StateMachine.TakeSplitOffs())

@@ -122,6 +122,32 @@ public sealed class SnapshotRecoveryTests(Xunit.Abstractions.ITestOutputHelper o
         Assert.Equal("m", node3.Host.Replicas().Single(r => r.RangeId == split.Left.RangeId).Descriptor.EndKey.ToStringUtf8());
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task CorruptValueMetWhileApplying_RebuildsThatReplica_AndTheNodeKeepsServing()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(o => o with { LogCompactionEntries = 5 });
+        await cluster.Admin(1).SplitRangeAsync(new Wire.SplitRangeRequest { SplitKey = ByteString.CopyFromUtf8("m") });
+        for (int i = 0; i < 20; i++) await cluster.PutAsync($"d/{i:D2}", $"value-{i}");
+        await cluster.PutAsync("z/other-range", "before");
+        var leader = LeaderOf(cluster, RangeIds.FirstUser, [1, 2, 3]);
+        Corrupt(leader, "d/03");
+
+        // A delete reads the key's current version while it is applied: on the leader that read meets the damage.
+        int leaderId = (int)leader.Options.NodeId;
+        await cluster.AnyNodeAsync(c => c.DeleteAsync(new Wire.DeleteRequest { Key = ByteString.CopyFromUtf8("d/03") }, deadline: DateTime.UtcNow.AddSeconds(5)).ResponseAsync);
+        // The node's other range kept working throughout, and the damaged replica is rebuilt.
+        await cluster.PutAsync("z/other-range", "after");
+        await WaitUntilAsync(() => !leader.Host.IsRestoring(RangeIds.FirstUser) && ReadLocalOrNull(leader, "d/04") == "value-4", TimeSpan.FromSeconds(30));
+        Assert.False((await cluster.GetAsync("d/03")).Found);
+        Assert.Equal("after", (await cluster.GetAsync("z/other-range")).Value.ToStringUtf8());
+        for (int i = 4; i < 20; i++) Assert.Equal($"value-{i}", (await cluster.GetAsync($"d/{i:D2}")).Value.ToStringUtf8());
+        // The leader's own copy is whole again (the deleted key reads as absent, not as corrupt), and it still
+        // applies new writes: its replica loop survived.
+        Assert.False(leader.Mvcc.Get(System.Text.Encoding.UTF8.GetBytes("d/03"), Timestamp.Max).HasValue);
+        await cluster.PutAsync("d/05", "new");
+        await WaitUntilAsync(() => ReadLocalOrNull(leader, "d/05") == "new", TimeSpan.FromSeconds(10));
+    }
+
     private static Kv.Server.Node.KvNode LeaderOf(InProcessCluster cluster, ulong rangeId, int[] nodes)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
