@@ -47,5 +47,11 @@ public static class KvServerSetup
         }
         for (int i = 0; i < providers.Count; i++)
             if (providers[i] is not CorruptCompressionGuard) providers[i] = new CorruptCompressionGuard(providers[i]);
+
+        // Kv's services turn every exception of their own into a status with a message (KvService.ServeAsync), so
+        // only failures inside the gRPC framework reach this: frames it refuses before any Kv code runs (a flag
+        // byte other than 0 or 1, a declared length of 2 GiB or more). Their status then says what was wrong
+        // instead of a bare "Exception was thrown by handler".
+        options.EnableDetailedErrors = true;
     }
 }
