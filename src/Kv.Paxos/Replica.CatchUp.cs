@@ -100,8 +100,12 @@ public sealed partial class Replica
         }
         if (m.Ballot != leader.Ballot) return;
         var peer = leader.Peer(m.From, _now);
+        // Only an ack that shows progress earns the next batch at once; a duplicated or stale one waits for the
+        // retransmit interval. Otherwise every duplicate would start one more send-ack loop, and duplication would
+        // multiply them without bound (simulator seed 517555).
+        bool progressed = m.ChosenPrefix > peer.ChosenPrefix;
         peer.ChosenPrefix = m.ChosenPrefix;
         peer.LastAckTick = _now;
-        if (peer.ChosenPrefix < _chosenPrefix) SendCatchUp(m.From, peer, force: true);
+        if (peer.ChosenPrefix < _chosenPrefix) SendCatchUp(m.From, peer, force: progressed);
     }
 }

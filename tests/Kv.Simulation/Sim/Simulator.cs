@@ -36,6 +36,8 @@ public sealed partial class Simulator
         foreach (int id in initial.Voters) _nodes[id] = new SimNode(id, PersistentState.Bootstrap(initial));
     }
 
+    private const long EventsMax = 20_000_000;
+
     /// <summary>Runs the whole scenario and all checks.</summary>
     public SimulationResult Run()
     {
@@ -52,11 +54,19 @@ public sealed partial class Simulator
         long end = _p.FaultPhaseUs + _p.LivenessBoundUs;
         bool live = false;
         At(_p.FaultPhaseUs, () => StartProbe());
+        long events = 0;
         while (_events.TryDequeue(out var action, out var when))
         {
             if (when.Time > end) break;
             _now = when.Time;
             action();
+            // A run is a few hundred thousand events; millions mean a storm (a loop of messages or events), which
+            // would otherwise hang the soak instead of failing the seed.
+            if (++events > EventsMax)
+            {
+                _agreement.Violations.Add($"STORM: more than {EventsMax} events by {_now} µs; {DescribeNodes()}");
+                break;
+            }
             if (_agreement.Violations.Count > 0) break;
             if (_probeDone && Converged())
             {
