@@ -32,7 +32,7 @@ internal sealed class EndpointRouter : IDisposable
     /// <summary>The seed endpoints, normalized to <c>scheme://host:port</c>.</summary>
     public IReadOnlyList<string> Seeds => _seeds;
 
-    /// <summary>The leader endpoint currently cached (of the range learned last; today there is one range), if any.</summary>
+    /// <summary>The leader endpoint learned last (of whichever range), the fallback for keys the range map cannot place; null if none.</summary>
     public string? Leader => _leader;
 
     /// <summary>The cached leader of <paramref name="rangeId"/>, if any.</summary>
