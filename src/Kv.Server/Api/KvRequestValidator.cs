@@ -101,6 +101,37 @@ internal sealed class KvRequestValidator(NodeOptions nodeOptions, KvApiLimits li
         }
     }
 
+    /// <summary>Checks a transactional read.</summary>
+    public void TxnRead(Wire.TxnReadRequest request)
+    {
+        Key(request.Key, "key");
+        if (request.ReadTimestamp is null) throw KvErrors.InvalidArgument("read_timestamp", "required (from Begin)");
+        Version(request.ReadTimestamp, "read_timestamp");
+    }
+
+    /// <summary>Checks a commit's sizes and shape (the coordinator checks what depends on its rules).</summary>
+    public void Commit(Wire.CommitTransactionRequest request)
+    {
+        if (request.TxnId.Length != Kv.Storage.Mvcc.TxnId.Size)
+            throw KvErrors.InvalidArgument("txn_id", $"{request.TxnId.Length} bytes; a transaction id has {Kv.Storage.Mvcc.TxnId.Size}");
+        if (request.ReadTimestamp is null) throw KvErrors.InvalidArgument("read_timestamp", "required (from Begin)");
+        Version(request.ReadTimestamp, "read_timestamp");
+        if (request.Writes.Count + request.Reads.Count > Kv.Txn.TxnLimits.KeysMax)
+            throw KvErrors.InvalidArgument("writes", $"{request.Writes.Count} writes and {request.Reads.Count} reads; at most {Kv.Txn.TxnLimits.KeysMax} keys in all");
+        for (int i = 0; i < request.Writes.Count; i++)
+        {
+            Key(request.Writes[i].Key, $"writes[{i}].key");
+            Value(request.Writes[i].Value, $"writes[{i}].value");
+        }
+        for (int i = 0; i < request.Reads.Count; i++)
+        {
+            Key(request.Reads[i].Key, $"reads[{i}].key");
+            if (request.Reads[i].Version is { } v && (v.WallNanos < 0 || v.Logical < 0))
+                throw KvErrors.InvalidArgument($"reads[{i}].version", "negative");
+        }
+        if (!Enum.IsDefined(request.Protocol)) throw KvErrors.InvalidArgument("protocol", $"unknown value {(int)request.Protocol}");
+    }
+
     private void Key(ByteString key, string field)
     {
         if (key.IsEmpty) throw KvErrors.InvalidArgument(field, "must not be empty");

@@ -73,32 +73,8 @@ public sealed partial class KvService
     /// a route that stays wrong becomes RangeMoved. A range this node does not host becomes RangeMoved with the
     /// range's replicas, so that the client tries them.
     /// </summary>
-    private async Task<T> RoutedAsync<T>(ByteString key, Func<RangeRoute, Task<T>> operation, Func<RangeRoute>? locate = null)
-    {
-        locate ??= () => _locator.Locate(key.Span);
-        for (int attempt = 0; ; attempt++)
-        {
-            var route = locate();
-            try
-            {
-                return await operation(route).ConfigureAwait(false);
-            }
-            catch (NotLeaderException e)
-            {
-                throw KvErrors.NotLeader(route, e.LeaderHint);
-            }
-            catch (RangeNotHostedException)
-            {
-                throw KvErrors.RangeNotHosted(route);
-            }
-            catch (RangeMovedException e)
-            {
-                var now = locate();
-                if (attempt < 3 && (now.RangeId != route.RangeId || now.Generation != route.Generation)) continue;
-                throw KvErrors.RangeMoved(now, $"{e.Message} Refresh the range descriptor and retry.");
-            }
-        }
-    }
+    private Task<T> RoutedAsync<T>(ByteString key, Func<RangeRoute, Task<T>> operation, Func<RangeRoute>? locate = null) =>
+        RequestRouting.RoutedAsync(_locator, key, operation, locate);
 
     /// <summary>
     /// Stamps <paramref name="command"/> with a clock timestamp, proposes it to the key's range as the write
@@ -111,9 +87,15 @@ public sealed partial class KvService
         long sequence = clientId == 0 ? Random.Shared.NextInt64(1, long.MaxValue) : checked((long)writeId!.Sequence);
         return await RoutedAsync(key, async route =>
         {
-            var now = await _clock.NowAsync(ct).ConfigureAwait(false);
-            command.Timestamp = ToWire(now);
-            var result = await _host.ProposeAsync(route.RangeId, new Command(clientId, sequence, command.ToByteArray()), ct).ConfigureAwait(false);
+            var result = await ProposeOnceAsync(route.RangeId, clientId, sequence, command, ct).ConfigureAwait(false);
+            // A transaction holds the key: the range changed nothing and kept no session, so once the transaction is
+            // finished the same write (same id) is proposed again.
+            for (int attempt = 0; result.LockedBy is { } held; attempt++)
+            {
+                if (_txns is null) throw KvErrors.Plain(StatusCode.Unavailable, "a transaction holds the key; retry shortly");
+                await _txns.WaitOrRecoverAsync(held, attempt, ct).ConfigureAwait(false);
+                result = await ProposeOnceAsync(route.RangeId, clientId, sequence, command, ct).ConfigureAwait(false);
+            }
             if (result.Error.Length == 0) return result;
             // The state machine's verdicts are strings (RangeStateMachine); these two are the client's to act on.
             if (result.Error.Contains("newer write", StringComparison.Ordinal))
@@ -126,5 +108,12 @@ public sealed partial class KvService
             KvApiLog.CommandRejected(_logger, route.RangeId, result.Error);
             throw KvErrors.Plain(StatusCode.Internal, $"Range {route.RangeId} could not apply the write: {result.Error}");
         }).ConfigureAwait(false);
+    }
+
+    private async Task<Wire.RangeCommandResult> ProposeOnceAsync(ulong rangeId, long clientId, long sequence, Wire.RangeCommand command, CancellationToken ct)
+    {
+        var now = await _clock.NowAsync(ct).ConfigureAwait(false);
+        command.Timestamp = ToWire(now);
+        return await _host.ProposeAsync(rangeId, new Command(clientId, sequence, command.ToByteArray()), ct).ConfigureAwait(false);
     }
 }

@@ -26,19 +26,26 @@ public sealed partial class KvService
         int limit = request.Limit == 0 ? _limits.ScanLimitDefault : (int)request.Limit;
         RangeRoute Locate() => request.Reverse ? _locator.LocateBefore(end ?? []) : _locator.Locate(start);
         RangeRoute route = null!;
-        var page = await RoutedAsync(request.StartKey, r =>
+        MvccScanPage page;
+        for (int attempt = 0; ; attempt++)
         {
-            route = r;
-            return _host.ScanAsync(r.RangeId, Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct);
-        }, Locate).ConfigureAwait(false);
+            page = await RoutedAsync(request.StartKey, r =>
+            {
+                route = r;
+                return _host.ScanAsync(r.RangeId, Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct);
+            }, Locate).ConfigureAwait(false);
+            var staged = page.Entries.FirstOrDefault(e => e.Result.Status == MvccReadStatus.StagedVersionEncountered);
+            if (staged.Key is null) break;
+            // A transaction is committing a key of the page: wait for it (or finish it), then read the page again.
+            var held = await _host.WriteLocksAsync(route.RangeId, [staged.Key], ct).ConfigureAwait(false);
+            await WaitForTransactionAsync(staged.Key, staged.Result.Staged, held.FirstOrDefault(), attempt, ct).ConfigureAwait(false);
+        }
 
         var response = new Wire.ScanResponse();
         long bytes = 0;
         bool cut = false;
         foreach (var entry in page.Entries)
         {
-            // No transactions yet, so no staged versions should exist; if one does, say so rather than hide it.
-            if (entry.Result.Status == MvccReadStatus.StagedVersionEncountered) throw StagedEncountered(entry.Key, entry.Result.Staged);
             long entryBytes = entry.Key.Length + (entry.Result.Value?.Length ?? 0);
             if (response.Entries.Count > 0 && bytes + entryBytes > _limits.ScanResponseBytesMax)
             {

@@ -4,6 +4,7 @@ using Kv.Server.Clock;
 using Kv.Server.Configuration;
 using Kv.Server.Replication;
 using Kv.Storage.Mvcc;
+using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
 using Microsoft.Extensions.Logging;
 using Wire = Kv.Proto.V1;
 
@@ -29,11 +30,12 @@ public sealed partial class KvService : Wire.Kv.KvBase
     private readonly KvApiLimits _limits;
     private readonly KvRequestValidator _validate;
     private readonly ILogger _logger;
+    private readonly Kv.Txn.Coordination.TxnCoordinator? _txns;
 
     /// <summary>Creates the service (one per call, as gRPC activates it; it holds no state of its own).</summary>
     public KvService(
         ReplicaHost host, HybridLogicalClock clock, IRangeLocator locator, NodeOptions nodeOptions, ILogger<KvService> logger,
-        KvApiLimits? limits = null)
+        KvApiLimits? limits = null, Kv.Txn.Coordination.TxnCoordinator? txns = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(clock);
@@ -47,6 +49,7 @@ public sealed partial class KvService : Wire.Kv.KvBase
         _limits.Validate();
         _validate = new KvRequestValidator(nodeOptions, _limits);
         _logger = logger;
+        _txns = txns;
     }
 
     /// <inheritdoc />
@@ -134,11 +137,28 @@ public sealed partial class KvService : Wire.Kv.KvBase
 
     private async Task<Wire.GetResponse> GetCoreAsync(Wire.GetRequest request, CancellationToken ct)
     {
-        var read = await RoutedAsync(request.Key, route => _host.ReadAsync(route.RangeId, request.Key.ToByteArray(), ct)).ConfigureAwait(false);
-        if (read.Status == MvccReadStatus.StagedVersionEncountered) throw StagedEncountered(request.Key.Span, read.Staged);
-        return read.HasValue
+        byte[] key = request.Key.ToByteArray();
+        for (int attempt = 0; ; attempt++)
+        {
+            var (read, held) = await RoutedAsync(request.Key, route => _host.ReadWithLockAsync(route.RangeId, key, StorageTimestamp.Max, ct)).ConfigureAwait(false);
+            if (read.Status == MvccReadStatus.StagedVersionEncountered)
+            {
+                // A transaction is committing this key: wait for it, or finish it if its coordinator is gone.
+                await WaitForTransactionAsync(request.Key.Span, read.Staged, held, attempt, ct).ConfigureAwait(false);
+                continue;
+            }
+            return ToGetResponse(read);
+        }
+    }
+
+    private static Wire.GetResponse ToGetResponse(MvccReadResult read) => read.HasValue
             ? new Wire.GetResponse { Found = true, Value = UnsafeByteOperations.UnsafeWrap(read.Value), Version = ToWire(read.VersionTimestamp) }
             : new Wire.GetResponse { Found = false };
+
+    private Task WaitForTransactionAsync(ReadOnlySpan<byte> key, StagedIntent staged, Wire.TxnLock? held, int attempt, CancellationToken ct)
+    {
+        if (_txns is null || held is null) throw StagedEncountered(key, staged);
+        return _txns.WaitOrRecoverAsync(held, attempt, ct);
     }
 
     private async Task<Wire.PutResponse> PutCoreAsync(Wire.PutRequest request, CancellationToken ct)
@@ -186,8 +206,8 @@ public sealed partial class KvService : Wire.Kv.KvBase
 
     private static RpcException StagedEncountered(ReadOnlySpan<byte> key, StagedIntent staged) =>
         KvErrors.Plain(StatusCode.FailedPrecondition,
-            $"key {KeyDisplay.Printable(key)} has a staged version of transaction {staged.TxnId} at {staged.ProvisionalTimestamp}; "
-            + "resolving transactions is not supported yet");
+            $"key {KeyDisplay.Printable(key)} has a staged version of transaction {staged.TxnId} at {staged.ProvisionalTimestamp} "
+            + "whose lock this node cannot find; retry shortly");
 
     private static Wire.Timestamp ToWire(Kv.Storage.Encoding.Timestamp t) => new() { WallNanos = t.WallNanos, Logical = t.Logical };
 }

@@ -48,6 +48,11 @@ public sealed partial record NodeOptions
             Problem(NodeSettings.RangeSplitBytes, $"must hold at least one largest key and value ({(long)KeyBytesMax + ValueBytesMax} bytes), got {RangeSplitBytes}");
         if (SplitCheckIntervalMs < 100) Problem(NodeSettings.SplitCheckIntervalMs, $"must be at least 100, got {SplitCheckIntervalMs}");
         if (LogCompactionEntries < 1) Problem(NodeSettings.LogCompactionEntries, $"must be positive, got {LogCompactionEntries}");
+        if (TxnCommitProtocol is not ("paxos" or "two-phase"))
+            Problem(NodeSettings.TxnCommitProtocol, $"must be paxos or two-phase, got '{TxnCommitProtocol}'");
+        if (TxnRecoverAfterMs < 10) Problem(NodeSettings.TxnRecoverAfterMs, $"must be at least 10, got {TxnRecoverAfterMs}");
+        if (TxnCrashAt.Length > 0 && !Enum.TryParse<Kv.Txn.Coordination.TxnStep>(TxnCrashAt, out _))
+            Problem(NodeSettings.TxnCrashAt, $"must be empty or one of {string.Join(", ", Enum.GetNames<Kv.Txn.Coordination.TxnStep>())}, got '{TxnCrashAt}'");
 
         return problems;
     }

@@ -87,6 +87,19 @@ public sealed partial record NodeOptions
     /// <summary>A range replica compacts its log into a snapshot once this many applied entries follow the last one.</summary>
     public int LogCompactionEntries { get; init; } = 10_000;
 
+    /// <summary>How transactions commit when the client asks for the default: <c>paxos</c> (Paxos commit) or <c>two-phase</c> (the 2PC baseline).</summary>
+    public string TxnCommitProtocol { get; init; } = "paxos";
+
+    /// <summary>How long a transaction may hold a lock before whoever meets it finishes the transaction (its coordinator is presumed gone).</summary>
+    public int TxnRecoverAfterMs { get; init; } = 1_000;
+
+    /// <summary>
+    /// Testing only: the coordinator step (<c>BeforeStage</c>, <c>BetweenStages</c>, <c>AfterStagesBeforeDecision</c>,
+    /// <c>AfterDecisionBeforePublish</c>, <c>DuringPublish</c>) at which this node kills its own process, as a crash
+    /// would. Empty: never.
+    /// </summary>
+    public string TxnCrashAt { get; init; } = "";
+
     /// <summary>The hybrid logical clock's limits, in its units.</summary>
     public HybridLogicalClockOptions ToClockOptions() => new()
     {

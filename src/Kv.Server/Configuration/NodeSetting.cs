@@ -35,6 +35,9 @@ internal static class NodeSettings
     public static readonly NodeSetting RangeSplitBytes = new("RangeSplitBytes", "--range-split-bytes", "KV_RANGE_SPLIT_BYTES");
     public static readonly NodeSetting SplitCheckIntervalMs = new("SplitCheckIntervalMs", "--split-check-interval-ms", "KV_SPLIT_CHECK_INTERVAL_MS");
     public static readonly NodeSetting LogCompactionEntries = new("LogCompactionEntries", "--log-compaction-entries", "KV_LOG_COMPACTION_ENTRIES");
+    public static readonly NodeSetting TxnCommitProtocol = new("TxnCommitProtocol", "--txn-commit-protocol", "KV_TXN_COMMIT_PROTOCOL");
+    public static readonly NodeSetting TxnRecoverAfterMs = new("TxnRecoverAfterMs", "--txn-recover-after-ms", "KV_TXN_RECOVER_AFTER_MS");
+    public static readonly NodeSetting TxnCrashAt = new("TxnCrashAt", "--txn-crash-at", "KV_TXN_CRASH_AT");
 
     public static IReadOnlyList<NodeSetting> All { get; } =
     [
@@ -42,5 +45,6 @@ internal static class NodeSettings
         TickIntervalMs, ElectionTimeoutTicks, HeartbeatIntervalTicks,
         ClockDriftBound, ClockForwardJumpMsMax, ClockPersistAheadMs,
         KeyBytesMax, ValueBytesMax, RangeSplitBytes, SplitCheckIntervalMs, LogCompactionEntries,
+        TxnCommitProtocol, TxnRecoverAfterMs, TxnCrashAt,
     ];
 }

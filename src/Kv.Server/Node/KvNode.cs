@@ -1,6 +1,8 @@
 using System.Net;
 using Kv.Server.Api;
 using Kv.Server.Clock;
+using Kv.Server.Txn;
+using Kv.Txn.Coordination;
 using Kv.Server.Configuration;
 using Kv.Server.Peers;
 using Kv.Server.Admin;
@@ -40,10 +42,14 @@ public sealed class KvNode : IAsyncDisposable
     private readonly SplitScheduler _splits;
     private readonly PeerChannels _channels;
     private readonly NodeJoiner? _joiner;
+    private readonly TxnCoordinator _txns;
+    private readonly TxnSweeper _sweeper;
 
     private KvNode(NodeOptions options, WebApplication app, NodeStore store, MvccStore mvcc, GroupCommitter committer, PeerTransport transport,
-        ReplicaHost host, SplitScheduler splits, PeerChannels channels, NodeJoiner? joiner)
+        ReplicaHost host, SplitScheduler splits, PeerChannels channels, NodeJoiner? joiner, TxnCoordinator txns, TxnSweeper sweeper)
     {
+        _txns = txns;
+        _sweeper = sweeper;
         _joiner = joiner;
         _splits = splits;
         _channels = channels;
@@ -62,6 +68,12 @@ public sealed class KvNode : IAsyncDisposable
     /// <summary>The replica host (for status and tests).</summary>
     public ReplicaHost Host => _host;
 
+    /// <summary>The node's transaction coordinator (for tests).</summary>
+    internal TxnCoordinator Transactions => _txns;
+
+    /// <summary>The node's sweeper of orphaned transactions (for tests).</summary>
+    internal TxnSweeper Sweeper => _sweeper;
+
     /// <summary>The node's storage (for tests that inspect or damage it).</summary>
     internal NodeStore Store => _store;
 
@@ -69,7 +81,12 @@ public sealed class KvNode : IAsyncDisposable
     internal MvccStore Mvcc => _mvcc;
 
     /// <summary>Opens storage, starts replication and serves on <see cref="NodeOptions.Listen"/>.</summary>
-    public static async Task<KvNode> StartAsync(NodeOptions options, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
+    public static Task<KvNode> StartAsync(NodeOptions options, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken) =>
+        StartAsync(options, logging, failPoints: null, cancellationToken);
+
+    /// <summary>Starts a node whose transaction coordinator stops at <paramref name="failPoints"/> (for tests).</summary>
+    internal static async Task<KvNode> StartAsync(NodeOptions options, Action<ILoggingBuilder>? logging, ITxnFailPoints? failPoints,
+        CancellationToken cancellationToken)
     {
         options.EnsureValid();
         var builder = WebApplication.CreateSlimBuilder();
@@ -139,8 +156,21 @@ public sealed class KvNode : IAsyncDisposable
         var splitter = new RangeSplitter(proposer, directory, host, meta, loggerFactory.CreateLogger<RangeSplitter>());
         var splits = new SplitScheduler(host, splitter, directory, data, options.RangeSplitBytes, TimeSpan.FromMilliseconds(options.SplitCheckIntervalMs),
             loggerFactory.CreateLogger<SplitScheduler>());
+        TxnCoordinator? coordinator = null;
+        var recoverAfter = TimeSpan.FromMilliseconds(options.TxnRecoverAfterMs);
+        coordinator = new TxnCoordinator((ulong)options.NodeId, new TxnRangeRouter(directory, proposer), new HlcTxnClock(clock),
+            new TwoPhaseDecisionLog(store), new TwoPhaseDecisionClient((ulong)options.NodeId, channels, () => coordinator!),
+            new TxnCoordinatorOptions
+            {
+                DefaultProtocol = options.TxnCommitProtocol == "two-phase" ? Kv.Proto.V1.CommitProtocol.TwoPhase : Kv.Proto.V1.CommitProtocol.Paxos,
+                RecoverAfter = recoverAfter,
+                FailPoints = failPoints ?? (options.TxnCrashAt.Length > 0 ? new ProcessKillFailPoints(Enum.Parse<TxnStep>(options.TxnCrashAt)) : null),
+            },
+            loggerFactory.CreateLogger<TxnCoordinator>());
+        var sweeper = new TxnSweeper(host, coordinator, clock, recoverAfter, loggerFactory.CreateLogger<TxnSweeper>());
 
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(coordinator);
         builder.Services.AddSingleton(clock);
         builder.Services.AddSingleton(host);
         builder.Services.AddSingleton<IPeerMessageSink>(host);
@@ -159,6 +189,8 @@ public sealed class KvNode : IAsyncDisposable
         app.MapGrpcService<ReplicationService>();
         app.MapGrpcService<AdminService>();
         app.MapGrpcService<RangeDataService>();
+        app.MapGrpcService<TransactionsService>();
+        app.MapGrpcService<TwoPhaseCoordinatorService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
 
@@ -166,13 +198,14 @@ public sealed class KvNode : IAsyncDisposable
         host.Start(TimeSpan.FromMilliseconds(options.TickIntervalMs));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         splits.Start();
+        sweeper.Start();
         NodeJoiner? joiner = null;
         if (joining)
         {
             joiner = new NodeJoiner((ulong)options.NodeId, options.Listen, options.Join, addresses, loggerFactory.CreateLogger<NodeJoiner>());
             joiner.Start();
         }
-        return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels, joiner);
+        return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels, joiner, coordinator, sweeper);
     }
 
     /// <summary>
@@ -189,6 +222,8 @@ public sealed class KvNode : IAsyncDisposable
     {
         if (_joiner is not null) await _joiner.DisposeAsync().ConfigureAwait(false);
         await _splits.DisposeAsync().ConfigureAwait(false);
+        await _sweeper.DisposeAsync().ConfigureAwait(false);
+        await _txns.DisposeAsync().ConfigureAwait(false);
         if (handOff) await _host.HandOffLeadershipAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);

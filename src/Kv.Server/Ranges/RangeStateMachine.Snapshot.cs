@@ -17,6 +17,7 @@ public sealed partial class RangeStateMachine
         {
             Range = descriptor,
             LastApplied = new Proto.V1.Timestamp { WallNanos = LastAppliedTimestamp.WallNanos, Logical = LastAppliedTimestamp.Logical },
+            Txn = _txns.Capture(),
         };
         foreach (var (client, (sequence, result)) in _sessions)
             state.Sessions.Add(new ClientSession { ClientId = client, Sequence = sequence, Result = result });
@@ -46,6 +47,7 @@ public sealed partial class RangeStateMachine
         _meta.Put(batch, RangeStateKeys.State(_rangeId), new RangeState { Range = Descriptor }.ToByteArray());
         _meta.Put(batch, RangeStateKeys.Applied(_rangeId), EncodeApplied(AppliedUpTo, LastAppliedTimestamp));
         _descriptorPersisted = true;
+        _txns.Restore(batch, state.Txn);
         foreach (var (key, _) in _meta.List(RangeStateKeys.SessionPrefix(_rangeId))) _meta.Delete(batch, key);
         _sessions.Clear();
         foreach (var s in state.Sessions)

@@ -54,14 +54,19 @@ public sealed partial class RangeStateMachine
         Descriptor = left;
         Span = Descriptors.SpanOf(left);
         _meta.Put(batch, RangeStateKeys.State(_rangeId), new RangeState { Range = left }.ToByteArray());
+        // Transactions' records and locks of the right half go with it (their staged versions already are there).
+        bool rightExists = _meta.TryGet(RangeStateKeys.State(right.RangeId), out _);
+        var rightTxns = _txns.SplitOff(batch, key, right.RangeId, writeRight: !rightExists);
         // A replay of the log after a rebuild meets splits whose new range already runs here: leave it alone.
-        if (!_meta.TryGet(RangeStateKeys.State(right.RangeId), out _))
+        if (!rightExists)
         {
             _meta.Put(batch, RangeStateKeys.State(right.RangeId), new RangeState { Range = right }.ToByteArray());
             _meta.Put(batch, RangeStateKeys.Applied(right.RangeId), EncodeApplied(0, LastAppliedTimestamp));
             foreach (var (client, (sequence, result)) in _sessions)
                 _meta.Put(batch, RangeStateKeys.Session(right.RangeId, client), EncodeSession(sequence, result));
-            _splitOffs.Add(new RangeSplitOff(slot, right, CaptureState(right).ToByteArray()));
+            var genesis = CaptureState(right);
+            genesis.Txn = rightTxns;
+            _splitOffs.Add(new RangeSplitOff(slot, right, genesis.ToByteArray()));
         }
         _descriptorChanges.Add(left);
         _descriptorChanges.Add(right);

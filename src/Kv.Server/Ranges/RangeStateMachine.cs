@@ -3,6 +3,8 @@ using Kv.Paxos;
 using Kv.Proto.V1;
 using Kv.Storage.Meta;
 using Kv.Storage.Mvcc;
+using Kv.Txn;
+using Kv.Txn.Ranges;
 using RocksDbSharp;
 using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
 
@@ -14,9 +16,10 @@ namespace Kv.Server.Ranges;
 /// client sessions that make retried writes apply once, and the applied index — goes into the caller's single
 /// WriteBatch, so after a crash the three agree and the log replays from the applied index.
 /// </summary>
-public sealed partial class RangeStateMachine
+public sealed partial class RangeStateMachine : ITxnRangeData
 {
     private readonly ulong _rangeId;
+    private readonly RangeTxnTable _txns;
     private readonly MvccStore _mvcc;
     private readonly MetaStore _meta;
     private readonly Dictionary<long, (long Sequence, RangeCommandResult Result)> _sessions = new();
@@ -35,6 +38,7 @@ public sealed partial class RangeStateMachine
         _rangeId = rangeId;
         _mvcc = mvcc;
         _meta = meta;
+        _txns = new RangeTxnTable(rangeId, mvcc, meta);
         _descriptorPersisted = meta.TryGet(RangeStateKeys.State(rangeId), out var stored);
         Descriptor = stored is not null
             ? RangeState.Parser.ParseFrom(stored).Range
@@ -53,6 +57,9 @@ public sealed partial class RangeStateMachine
             _sessions[client] = (sequence, RangeCommandResult.Parser.ParseFrom(value.AsSpan(8)));
         }
     }
+
+    /// <summary>What the range keeps about transactions (records, locks); read it on the host's loop only.</summary>
+    public RangeTxnTable Transactions => _txns;
 
     /// <summary>The range's id.</summary>
     public ulong RangeId => _rangeId;
@@ -156,7 +163,9 @@ public sealed partial class RangeStateMachine
             // Every replica reaches the same verdict on the same bytes, so rejecting keeps them identical.
             result = new RangeCommandResult { Succeeded = false, Error = $"malformed command: {e.Message}" };
         }
-        if (command.ClientId != 0)
+        // A write refused for a transaction's lock changed nothing and will be proposed again with the same
+        // sequence once the lock is gone, so the range must not remember it as done.
+        if (command.ClientId != 0 && result.LockedBy is null)
         {
             _sessions[command.ClientId] = (command.Sequence, result);
             _meta.Put(batch, RangeStateKeys.Session(_rangeId, command.ClientId), EncodeSession(command.Sequence, result));
@@ -171,6 +180,7 @@ public sealed partial class RangeStateMachine
         if (ts <= LastAppliedTimestamp) ts = new StorageTimestamp(LastAppliedTimestamp.WallNanos, LastAppliedTimestamp.Logical + 1);
         LastAppliedTimestamp = ts;
         var newVersion = new Proto.V1.Timestamp { WallNanos = ts.WallNanos, Logical = ts.Logical };
+        _txns.Expire(batch, ts);
         bool metaOp = command.OpCase is RangeCommand.OpOneofCase.MetaUpdate or RangeCommand.OpOneofCase.AllocateRangeIds;
         if (metaOp != IsMeta)
             return new RangeCommandResult { Error = IsMeta ? "the meta range holds no user keys" : $"range {_rangeId} is not the meta range" };
@@ -182,13 +192,20 @@ public sealed partial class RangeStateMachine
                 return UpdateDirectory(batch, command.MetaUpdate);
             case RangeCommand.OpOneofCase.AllocateRangeIds:
                 return AllocateRangeIds(batch, command.AllocateRangeIds);
+            case RangeCommand.OpOneofCase.TxnStage:
+            case RangeCommand.OpOneofCase.TxnRecord:
+            case RangeCommand.OpOneofCase.TxnPrevent:
+            case RangeCommand.OpOneofCase.TxnResolve:
+                return ExecuteTxn(batch, command, ts);
             case RangeCommand.OpOneofCase.Put:
                 if (!Span.Contains(command.Put.Key.Span)) return OutsideRange();
+                if (_txns.BlockingPlainWrite(command.Put.Key.Span) is { } putLock) return new RangeCommandResult { LockedBy = putLock };
                 Put(batch, command.Put.Key.Span, command.Put.Value.Span, ts);
                 return new RangeCommandResult { Succeeded = true, NewVersion = newVersion };
             case RangeCommand.OpOneofCase.Delete:
             {
                 if (!Span.Contains(command.Delete.Key.Span)) return OutsideRange();
+                if (_txns.BlockingPlainWrite(command.Delete.Key.Span) is { } deleteLock) return new RangeCommandResult { LockedBy = deleteLock };
                 bool found = ReadCurrent(command.Delete.Key.Span, ts).Found;
                 if (found) Delete(batch, command.Delete.Key.Span, ts);
                 return new RangeCommandResult { Succeeded = true, Found = found, NewVersion = newVersion };
@@ -203,6 +220,7 @@ public sealed partial class RangeStateMachine
     private RangeCommandResult CompareAndSet(WriteBatch batch, RangeCompareAndSet cas, StorageTimestamp ts, Proto.V1.Timestamp newVersion)
     {
         if (!Span.Contains(cas.Key.Span)) return OutsideRange();
+        if (_txns.BlockingPlainWrite(cas.Key.Span) is { } casLock) return new RangeCommandResult { LockedBy = casLock };
         var current = ReadCurrent(cas.Key.Span, ts);
         bool holds = cas.ConditionCase switch
         {

@@ -61,6 +61,23 @@ public sealed class RangeProposer
         }
     }
 
+    /// <summary>
+    /// Proposes an idempotent command (a transaction's) without a client id: it needs no lane and no session, and may
+    /// apply more than once when a lost answer makes the forwarding retry, which such a command tolerates.
+    /// </summary>
+    public Task<Wire.RangeCommandResult> ProposeIdempotentAsync(ulong rangeId, Wire.RangeCommand command, CancellationToken cancellationToken)
+    {
+        // Client 0 keeps no session, but the host still matches an answer to its waiter by (client, sequence):
+        // a random sequence keeps concurrent proposals apart.
+        long sequence = Random.Shared.NextInt64(1, long.MaxValue);
+        return ForwardAsync(rangeId,
+            ct => ProposeHereAsync(rangeId, 0, sequence, command, ct),
+            (channel, ct) => new Wire.Replication.ReplicationClient(channel).ProposeAsync(
+                new Wire.ProposeRequest { RangeId = rangeId, Sequence = sequence, Command = command },
+                deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ResponseAsync,
+            cancellationToken);
+    }
+
     /// <summary>Proposes a membership change of the range at its leader, retrying until it is proposed (or already in force).</summary>
     public Task ChangeMembershipAsync(ulong rangeId, Wire.ChangeMembershipRequest.Types.Kind kind, ulong nodeId, CancellationToken cancellationToken)
     {

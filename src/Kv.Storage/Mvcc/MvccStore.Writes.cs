@@ -99,6 +99,30 @@ public sealed partial class MvccStore
         }
     }
 
+    /// <summary>
+    /// Adds to <paramref name="batch"/> the deletion of <paramref name="key"/>'s staged version, whoever owns it,
+    /// without reading the database: for a caller that tracks staged versions itself and may stage and clear in
+    /// one batch (which <see cref="RemoveStaged(WriteBatch, IReadOnlyList{byte[]}, TxnId)"/>, reading the
+    /// database, cannot see).
+    /// </summary>
+    public void ClearStaged(WriteBatch batch, ReadOnlySpan<byte> key)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ValidateKey(key, nameof(key));
+        int keyLength = KeyEncoding.EscapedLength(key) + DataKeys.StagedSuffixLength;
+        byte[] record = Rent(keyLength);
+        try
+        {
+            int prefixLength = DataKeys.WritePrefix(key, record);
+            record[prefixLength] = KeyEncoding.StagedMarker;
+            batch.Delete(record.AsSpan(0, keyLength), _store.Data);
+        }
+        finally
+        {
+            Return(record);
+        }
+    }
+
     private void AddStaged(
         WriteBatch batch, ReadOnlySpan<byte> key, TxnId txnId, Timestamp provisionalTimestamp, bool tombstone, ReadOnlySpan<byte> payload)
     {

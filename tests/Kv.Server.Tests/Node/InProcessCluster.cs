@@ -47,7 +47,8 @@ internal sealed class InProcessCluster : IAsyncDisposable
         }
     }
 
-    public async Task StartNodeAsync(int id, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null)
+    public async Task StartNodeAsync(int id, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null,
+        Kv.Txn.Coordination.ITxnFailPoints? failPoints = null)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var peer = _peers[id - 1];
@@ -59,7 +60,7 @@ internal sealed class InProcessCluster : IAsyncDisposable
             DataDirectory = Path.Combine(_root, $"node-{id}"),
             ElectionTimeoutTicks = 30,
             HeartbeatIntervalTicks = 5,
-        }), logging, cts.Token);
+        }), logging, failPoints, cts.Token);
     }
 
     /// <summary>The endpoint of node <paramref name="id"/> (1..3).</summary>
@@ -107,6 +108,11 @@ internal sealed class InProcessCluster : IAsyncDisposable
     public Wire.Admin.AdminClient Admin(int id) => new(Channel(id));
 
     public Wire.Kv.KvClient Kv(int id) => new(Channel(id));
+
+    public Wire.Transactions.TransactionsClient Txn(int id) => new(Channel(id));
+
+    /// <summary>Whether node <paramref name="id"/> is running.</summary>
+    public bool IsRunning(int id) => _nodes[id - 1] is not null;
 
     /// <summary>Runs <paramref name="call"/> at each running node in turn until one answers, for up to 20 s.</summary>
     public async Task<T> AnyNodeAsync<T>(Func<Wire.Kv.KvClient, Task<T>> call)

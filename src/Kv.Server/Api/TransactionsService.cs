@@ -1,0 +1,119 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Kv.Server.Clock;
+using Kv.Server.Configuration;
+using Kv.Server.Replication;
+using Kv.Storage.Mvcc;
+using Kv.Txn;
+using Kv.Txn.Coordination;
+using Microsoft.Extensions.Logging;
+using Wire = Kv.Proto.V1;
+
+namespace Kv.Server.Api;
+
+/// <summary>
+/// The transactions API (proto/kv/v1/txn.proto, docs/transactions.md): read timestamps from this node's clock,
+/// reads at a timestamp that wait for (or finish) transactions committing the key, and commits coordinated here.
+/// </summary>
+public sealed class TransactionsService : Wire.Transactions.TransactionsBase
+{
+    private readonly ReplicaHost _host;
+    private readonly HybridLogicalClock _clock;
+    private readonly IRangeLocator _locator;
+    private readonly TxnCoordinator _coordinator;
+    private readonly KvRequestValidator _validate;
+    private readonly ILogger _logger;
+
+    /// <summary>Created by gRPC per call.</summary>
+    public TransactionsService(ReplicaHost host, HybridLogicalClock clock, IRangeLocator locator, TxnCoordinator coordinator, NodeOptions options,
+        ILogger<TransactionsService> logger)
+    {
+        _host = host;
+        _clock = clock;
+        _locator = locator;
+        _coordinator = coordinator;
+        _validate = new KvRequestValidator(options, new KvApiLimits());
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public override async Task<Wire.BeginTransactionResponse> Begin(Wire.BeginTransactionRequest request, ServerCallContext context)
+    {
+        var now = await _clock.NowAsync(context.CancellationToken).ConfigureAwait(false);
+        return new Wire.BeginTransactionResponse { ReadTimestamp = TxnWire.ToWire(now) };
+    }
+
+    /// <inheritdoc />
+    public override Task<Wire.TxnReadResponse> Read(Wire.TxnReadRequest request, ServerCallContext context) =>
+        ServeAsync(context, async ct =>
+        {
+            _validate.TxnRead(request);
+            byte[] key = request.Key.ToByteArray();
+            var at = TxnWire.ToStorage(request.ReadTimestamp);
+            for (int attempt = 0; ; attempt++)
+            {
+                var (read, held) = await RequestRouting.RoutedAsync(_locator, request.Key,
+                    route => _host.ReadWithLockAsync(route.RangeId, key, at, ct)).ConfigureAwait(false);
+                if (read.Status != MvccReadStatus.StagedVersionEncountered)
+                {
+                    var response = new Wire.TxnReadResponse { Found = read.HasValue };
+                    if (read.HasValue) response.Value = UnsafeByteOperations.UnsafeWrap(read.Value);
+                    if (read.VersionTimestamp > Kv.Storage.Encoding.Timestamp.Zero) response.Version = TxnWire.ToWire(read.VersionTimestamp);
+                    return response;
+                }
+                // A transaction may commit this key at or below the read timestamp: its answer decides what we see.
+                if (held is null) throw KvErrors.Plain(StatusCode.Unavailable, "the key's staged version has no lock here yet; retry");
+                await _coordinator.WaitOrRecoverAsync(held, attempt, ct).ConfigureAwait(false);
+            }
+        });
+
+    /// <inheritdoc />
+    public override Task<Wire.CommitTransactionResponse> Commit(Wire.CommitTransactionRequest request, ServerCallContext context) =>
+        ServeAsync(context, async ct =>
+        {
+            _validate.Commit(request);
+            var outcome = await _coordinator.CommitAsync(request, ct).ConfigureAwait(false);
+            if (outcome.Status == CommitStatus.Committed)
+                return new Wire.CommitTransactionResponse { CommitTimestamp = TxnWire.ToWire(outcome.CommitTimestamp) };
+            var detail = new Wire.TxnConflict { Reason = outcome.Reason };
+            if (outcome.Key is not null) detail.Key = outcome.Key;
+            if (outcome.ConflictingTxn is not null) detail.ConflictingTxnId = outcome.ConflictingTxn;
+            var status = new Google.Rpc.Status
+            {
+                Code = (int)StatusCode.Aborted,
+                Message = $"The transaction was aborted: {outcome.Reason}. Run it again.",
+            };
+            status.Details.Add(Google.Protobuf.WellKnownTypes.Any.Pack(detail));
+            throw status.ToRpcException();
+        });
+
+    private async Task<T> ServeAsync<T>(ServerCallContext context, Func<CancellationToken, Task<T>> body)
+    {
+        try
+        {
+            return await body(context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException)
+        {
+            throw;
+        }
+        catch (ArgumentException e)
+        {
+            throw KvErrors.InvalidArgument("request", e.Message);
+        }
+        catch (TxnOutcomeUnknownException e)
+        {
+            // Not retryable as a new transaction: it may have committed. The client must read to find out.
+            throw KvErrors.Plain(StatusCode.Unknown, $"The transaction's outcome is unknown: {e.Message}");
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            throw KvErrors.Plain(StatusCode.Cancelled, "The call was cancelled; a commit may still complete.");
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "Transaction call failed");
+            throw KvErrors.Plain(StatusCode.Unavailable, $"The transaction call failed ({e.GetType().Name}: {e.Message}); retry.");
+        }
+    }
+}

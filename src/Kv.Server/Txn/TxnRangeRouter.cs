@@ -1,0 +1,16 @@
+using Kv.Server.Ranges;
+using Kv.Server.Replication;
+using Kv.Txn.Coordination;
+using Wire = Kv.Proto.V1;
+
+namespace Kv.Server.Txn;
+
+/// <summary>The node's ranges as transactions use them: routed by the node's directory, proposed through <see cref="RangeProposer"/>.</summary>
+internal sealed class TxnRangeRouter(RangeDirectory directory, RangeProposer proposer) : ITxnRanges
+{
+    public ulong RangeOf(ReadOnlySpan<byte> key) =>
+        directory.Find(key)?.RangeId ?? throw new InvalidOperationException("no range holds the key yet (is the cluster initialised?)");
+
+    public Task<Wire.RangeCommandResult> ProposeAsync(ulong rangeId, Wire.RangeCommand command, CancellationToken cancellationToken) =>
+        proposer.ProposeIdempotentAsync(rangeId, command, cancellationToken);
+}

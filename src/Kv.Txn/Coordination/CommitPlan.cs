@@ -1,0 +1,102 @@
+using Google.Protobuf;
+using Kv.Proto.V1;
+using Kv.Storage.Mvcc;
+using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
+
+namespace Kv.Txn.Coordination;
+
+/// <summary>One key of a transaction: its write (if it writes it) and the version it read (if it read it).</summary>
+public sealed record StageItem(ByteString Key, TxnWrite? Write, TxnReadDependency? Read);
+
+/// <summary>
+/// A transaction as the coordinator commits it: its id, read timestamp, and one item per key (the last write of a
+/// key wins; a key both read and written is validated and written). The home key, which holds the record, is the
+/// first written key (the first read key for a read-only transaction).
+/// </summary>
+public sealed class CommitPlan
+{
+    private CommitPlan(ByteString txnIdBytes, TxnId txnId, StorageTimestamp readTimestamp, IReadOnlyList<StageItem> items)
+    {
+        TxnIdBytes = txnIdBytes;
+        TxnId = txnId;
+        ReadTimestamp = readTimestamp;
+        Items = items;
+        HomeKey = items.FirstOrDefault(i => i.Write is not null)?.Key ?? items.FirstOrDefault()?.Key ?? ByteString.Empty;
+        // The commit lands above what it read and above the snapshot it read at.
+        Floor = items.Where(i => i.Read is not null).Select(i => TxnWire.ToStorage(i.Read!.Version)).Append(readTimestamp).Max();
+    }
+
+    /// <summary>The id on the wire.</summary>
+    public ByteString TxnIdBytes { get; }
+
+    /// <summary>The id.</summary>
+    public TxnId TxnId { get; }
+
+    /// <summary>The snapshot the transaction read at.</summary>
+    public StorageTimestamp ReadTimestamp { get; }
+
+    /// <summary>One item per key, in the order the keys first appeared.</summary>
+    public IReadOnlyList<StageItem> Items { get; }
+
+    /// <summary>The key whose range keeps the transaction's record.</summary>
+    public ByteString HomeKey { get; }
+
+    /// <summary>The commit timestamp must be above this.</summary>
+    public StorageTimestamp Floor { get; }
+
+    /// <summary>Whether the transaction writes anything.</summary>
+    public bool HasWrites => Items.Any(i => i.Write is not null);
+
+    /// <summary>Checks a request and builds its plan.</summary>
+    /// <exception cref="ArgumentException">The request is malformed (the message says which field and why).</exception>
+    public static CommitPlan From(CommitTransactionRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var txnId = TxnWire.ToTxnId(request.TxnId);
+        var readTs = TxnWire.ToStorage(request.ReadTimestamp);
+        if (readTs <= StorageTimestamp.Zero) throw new ArgumentException("read_timestamp: required (from Begin)");
+        var items = new List<StageItem>();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var write in request.Writes)
+        {
+            if (write.Key.IsEmpty) throw new ArgumentException("writes: a key is empty");
+            string hex = TxnWire.Hex(write.Key);
+            if (index.TryGetValue(hex, out int at)) items[at] = items[at] with { Write = write };
+            else { index[hex] = items.Count; items.Add(new StageItem(write.Key, write, null)); }
+        }
+        foreach (var read in request.Reads)
+        {
+            if (read.Key.IsEmpty) throw new ArgumentException("reads: a key is empty");
+            if (TxnWire.ToStorage(read.Version) > readTs) throw new ArgumentException("reads: a version is above the read timestamp");
+            string hex = TxnWire.Hex(read.Key);
+            if (index.TryGetValue(hex, out int at))
+            {
+                if (items[at].Read is { } earlier && !earlier.Version.Equals(read.Version))
+                    throw new ArgumentException("reads: one key with two different versions");
+                items[at] = items[at] with { Read = read };
+            }
+            else { index[hex] = items.Count; items.Add(new StageItem(read.Key, null, read)); }
+        }
+        if (items.Count > TxnLimits.KeysMax) throw new ArgumentException($"writes, reads: more than {TxnLimits.KeysMax} keys in one transaction");
+        return new CommitPlan(request.TxnId, txnId, readTs, items);
+    }
+
+    /// <summary>The stage command of some of the items.</summary>
+    public RangeCommand StageCommand(IEnumerable<StageItem> items, StorageTimestamp commitTs, CommitProtocol protocol, ulong coordinatorNodeId)
+    {
+        var stage = new TxnStage
+        {
+            TxnId = TxnIdBytes,
+            HomeKey = HomeKey,
+            CommitTimestamp = TxnWire.ToWire(commitTs),
+            Protocol = protocol,
+            CoordinatorNodeId = coordinatorNodeId,
+        };
+        foreach (var item in items)
+        {
+            if (item.Write is not null) stage.Writes.Add(item.Write);
+            if (item.Read is not null) stage.Reads.Add(item.Read);
+        }
+        return new RangeCommand { TxnStage = stage };
+    }
+}

@@ -1,0 +1,128 @@
+using Google.Protobuf;
+using Kv.Proto.V1;
+using Microsoft.Extensions.Logging;
+using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
+
+namespace Kv.Txn.Coordination;
+
+/// <summary>
+/// Paxos commit with a parallel manifest (docs/transactions.md §3): the stages of every range and the STAGING
+/// record in the home range go out at once; the transaction is committed exactly when all of them are chosen, and
+/// the client is answered then, after one consensus round. The record is then marked COMMITTED and the staged
+/// versions published in the background. If anything is refused, the coordinator aborts through the record
+/// (conditionally: if a recovery found the transaction committed, it is committed) before answering.
+/// </summary>
+internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher publisher, BackgroundWork background,
+    ITxnFailPoints? failPoints, ILogger logger)
+{
+    public async Task<CommitOutcome> CommitAsync(CommitPlan plan, StorageTimestamp commitTs, CancellationToken cancellationToken)
+    {
+        bool sequential = failPoints is not null;
+        await ReachedAsync(TxnStep.BeforeStage, cancellationToken).ConfigureAwait(false);
+        var keys = plan.Items.Select(i => i.Key).ToList();
+        var manifest = new TxnRecordOp
+        {
+            Kind = TxnRecordOp.Types.Kind.Stage, TxnId = plan.TxnIdBytes, HomeKey = plan.HomeKey, CommitTimestamp = TxnWire.ToWire(commitTs),
+        };
+        manifest.Keys.AddRange(keys);
+
+        List<(List<StageItem> Items, RangeCommandResult Result)> stages;
+        RangeCommandResult? manifestResult = null;
+        try
+        {
+            var manifestTask = plan.HasWrites && !sequential
+                ? fanOut.ProposeAtAsync(plan.HomeKey, new RangeCommand { TxnRecord = manifest }, cancellationToken)
+                : null;
+            stages = await fanOut.ProposeAsync(plan.Items, i => i.Key, items => plan.StageCommand(items, commitTs, CommitProtocol.Paxos, nodeId),
+                cancellationToken, sequential ? i => i == 0 ? ReachedAsync(TxnStep.BetweenStages, cancellationToken) : default : null).ConfigureAwait(false);
+            if (sequential)
+            {
+                await ReachedAsync(TxnStep.AfterStagesBeforeDecision, cancellationToken).ConfigureAwait(false);
+                if (plan.HasWrites)
+                    manifestResult = await fanOut.ProposeAtAsync(plan.HomeKey, new RangeCommand { TxnRecord = manifest }, cancellationToken).ConfigureAwait(false);
+            }
+            else if (manifestTask is not null)
+            {
+                manifestResult = await manifestTask.ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is not TxnCoordinatorStoppedException)
+        {
+            return await AbortAsync(plan, commitTs, $"a range could not be reached ({e.Message})", null, e).ConfigureAwait(false);
+        }
+
+        var refused = stages.FirstOrDefault(s => !s.Result.Succeeded).Result;
+        if (refused is null && (manifestResult is null || manifestResult.Succeeded))
+        {
+            background.Start("publish", ct => FinishCommitAsync(plan, commitTs, ct));
+            return CommitOutcome.Committed(commitTs);
+        }
+        var why = refused ?? manifestResult!;
+        var conflict = why.Txn?.ConflictingLock;
+        return await AbortAsync(plan, commitTs, why.Txn?.Reason is { Length: > 0 } r ? r : why.Error, conflict, null).ConfigureAwait(false);
+    }
+
+    private async Task FinishCommitAsync(CommitPlan plan, StorageTimestamp commitTs, CancellationToken cancellationToken)
+    {
+        await ReachedAsync(TxnStep.AfterDecisionBeforePublish, cancellationToken).ConfigureAwait(false);
+        var keys = plan.Items.Select(i => i.Key).ToList();
+        if (plan.HasWrites)
+        {
+            var commit = await publisher.RecordAsync(new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Commit, TxnId = plan.TxnIdBytes, HomeKey = plan.HomeKey },
+                cancellationToken).ConfigureAwait(false);
+            if (!commit.Ok)
+            {
+                // Every stage and the manifest were chosen, so no recovery can have aborted it: this is a bug.
+                logger.LogCritical("Transaction {Txn} was committed but its record refuses COMMIT: {Reason}", plan.TxnId, commit.Reason);
+                return;
+            }
+        }
+        await publisher.ResolveAsync(plan.TxnIdBytes, commit: true, commitTs, keys, cancellationToken,
+            failPoints is null ? null : i => i == 0 ? ReachedAsync(TxnStep.DuringPublish, cancellationToken) : default).ConfigureAwait(false);
+        if (plan.HasWrites) await publisher.RecordAsync(Forget(plan), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Decides abort through the record before answering, unless the transaction turned out committed (a recovery
+    /// saw every stage chosen). Read-only transactions have no record: their locks are simply dropped.
+    /// </summary>
+    private async Task<CommitOutcome> AbortAsync(CommitPlan plan, StorageTimestamp commitTs, string reason, TxnLock? conflict, Exception? failure)
+    {
+        var keys = plan.Items.Select(i => i.Key).ToList();
+        var ct = background.Stopping;
+        if (plan.HasWrites)
+        {
+            TxnCommandResult abort;
+            try
+            {
+                abort = await publisher.RecordAsync(new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Abort, TxnId = plan.TxnIdBytes, HomeKey = plan.HomeKey },
+                    ct).WaitAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                throw new TxnOutcomeUnknownException($"transaction {plan.TxnId}: {reason}; its outcome could not be settled in time", failure ?? e);
+            }
+            if (abort.Record?.Status == TxnStatus.Committed)
+            {
+                background.Start("publish", c => FinishCommitAsync(plan, TxnWire.ToStorage(abort.Record.CommitTimestamp), c));
+                return CommitOutcome.Committed(TxnWire.ToStorage(abort.Record.CommitTimestamp));
+            }
+        }
+        // The ABORTED record stays for the retention period: a late duplicate of the manifest must find it.
+        background.Start("abort", c => publisher.ResolveAsync(plan.TxnIdBytes, commit: false, commitTs, keys, c));
+        return new CommitOutcome(CommitStatus.Conflict, StorageTimestamp.Zero, reason, conflict?.Key, conflict?.TxnId);
+    }
+
+    private static TxnRecordOp Forget(CommitPlan plan) =>
+        new() { Kind = TxnRecordOp.Types.Kind.Forget, TxnId = plan.TxnIdBytes, HomeKey = plan.HomeKey };
+
+    private ValueTask ReachedAsync(TxnStep step, CancellationToken cancellationToken) =>
+        failPoints?.ReachedAsync(step, cancellationToken) ?? default;
+}
+
+/// <summary>Thrown by a fail point that stops a coordinator as a crash would: nothing after it runs.</summary>
+public sealed class TxnCoordinatorStoppedException(TxnStep step) : Exception($"the coordinator was stopped at {step}")
+{
+    /// <summary>Where it stopped.</summary>
+    public TxnStep Step { get; } = step;
+}

@@ -1,0 +1,120 @@
+using Google.Protobuf;
+using Kv.Proto.V1;
+using Microsoft.Extensions.Logging;
+using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
+
+namespace Kv.Txn.Coordination;
+
+/// <summary>
+/// Finishes a transaction whose coordinator went quiet, from any node (docs/transactions.md §5). For Paxos commit:
+/// read the record; a decided one is resolved as decided; no record is decided abort by creating an ABORTED one
+/// (the coordinator's manifest then fails); a STAGING one is committed if every key it names is locked by the
+/// transaction — asking each range, which at the same time makes sure a stage that is not there never will be —
+/// and aborted otherwise (conditionally: a racing recovery may have committed it). For two-phase commit: ask the
+/// coordinating node, and wait while it cannot answer.
+/// </summary>
+internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, ITwoPhaseDecisionSource decisions, ILogger logger)
+{
+    /// <summary>Resolves the transaction that holds <paramref name="found"/>; true when it is resolved, false when it must be waited for.</summary>
+    public async Task<bool> RecoverAsync(TxnLock found, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(found);
+        if (found.Protocol == CommitProtocol.TwoPhase)
+        {
+            var (decision, commitTs) = await decisions.QueryAsync(found.CoordinatorNodeId, found.TxnId, cancellationToken).ConfigureAwait(false);
+            if (decision == TwoPhaseDecision.Pending) return false;
+            // A participant knows only its own keys; each one is resolved by whoever meets it.
+            await publisher.ResolveAsync(found.TxnId, decision == TwoPhaseDecision.Committed, commitTs, [found.Key], cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        var record = (await publisher.RecordAsync(Op(TxnRecordOp.Types.Kind.Query, found), cancellationToken).ConfigureAwait(false)).Record;
+        logger.LogInformation("Recovering transaction {Txn} (record {Status}) found on a key", TxnWire.Hex(found.TxnId), record.Status);
+        switch (record.Status)
+        {
+            case TxnStatus.Committed:
+                await CommitAsync(record, cancellationToken).ConfigureAwait(false);
+                return true;
+            case TxnStatus.Aborted:
+                await publisher.ResolveAsync(found.TxnId, commit: false, StorageTimestamp.Zero, Union(record.Keys, found.Key), cancellationToken).ConfigureAwait(false);
+                return true;
+            case TxnStatus.Staging:
+                return await RecoverStagingAsync(record, found, cancellationToken).ConfigureAwait(false);
+            default:
+                return await AbortAsync(found, [found.Key], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Finishes a STAGING record found by the sweeper (its coordinator went quiet).</summary>
+    public Task<bool> RecoverRecordAsync(TxnRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var anyKey = new TxnLock { TxnId = record.TxnId, HomeKey = record.HomeKey, Key = record.HomeKey, Protocol = CommitProtocol.Paxos };
+        return record.Status switch
+        {
+            TxnStatus.Staging => RecoverStagingAsync(record, anyKey, cancellationToken),
+            TxnStatus.Committed => CommitThenTrue(record, cancellationToken),
+            _ => Task.FromResult(true),
+        };
+    }
+
+    private async Task<bool> CommitThenTrue(TxnRecord record, CancellationToken cancellationToken)
+    {
+        await CommitAsync(record, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task<bool> RecoverStagingAsync(TxnRecord record, TxnLock found, CancellationToken cancellationToken)
+    {
+        bool allStaged = true;
+        foreach (var key in record.Keys)
+        {
+            var answer = await fanOut.ProposeAtAsync(key, new RangeCommand { TxnPrevent = new TxnPrevent { TxnId = record.TxnId, Key = key } },
+                cancellationToken).ConfigureAwait(false);
+            if (answer.Txn is not { Ok: true }) throw new InvalidOperationException($"a range refused the prevent: {answer.Txn?.Reason ?? answer.Error}");
+            if (!answer.Txn.Staged)
+            {
+                allStaged = false;
+                break;
+            }
+        }
+        if (allStaged)
+        {
+            // Implicitly committed: every stage and the manifest are chosen. Make it explicit, then publish.
+            var commit = await publisher.RecordAsync(Op(TxnRecordOp.Types.Kind.Commit, found), cancellationToken).ConfigureAwait(false);
+            if (commit.Record.Status != TxnStatus.Committed)
+                throw new InvalidOperationException($"transaction {TxnWire.Hex(record.TxnId)} is implicitly committed but its record is {commit.Record.Status}");
+            await CommitAsync(commit.Record, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        return await AbortAsync(found, Union(record.Keys, found.Key), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> AbortAsync(TxnLock found, IReadOnlyList<ByteString> keys, CancellationToken cancellationToken)
+    {
+        var abort = await publisher.RecordAsync(Op(TxnRecordOp.Types.Kind.Abort, found), cancellationToken).ConfigureAwait(false);
+        if (abort.Record.Status == TxnStatus.Committed)
+        {
+            await CommitAsync(abort.Record, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        await publisher.ResolveAsync(found.TxnId, commit: false, StorageTimestamp.Zero, keys, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task CommitAsync(TxnRecord record, CancellationToken cancellationToken)
+    {
+        await publisher.ResolveAsync(record.TxnId, commit: true, TxnWire.ToStorage(record.CommitTimestamp), record.Keys, cancellationToken).ConfigureAwait(false);
+        await publisher.RecordAsync(new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Forget, TxnId = record.TxnId, HomeKey = record.HomeKey },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private static TxnRecordOp Op(TxnRecordOp.Types.Kind kind, TxnLock found) =>
+        new() { Kind = kind, TxnId = found.TxnId, HomeKey = found.HomeKey };
+
+    private static List<ByteString> Union(IEnumerable<ByteString> keys, ByteString key)
+    {
+        var all = keys.ToList();
+        if (!all.Contains(key)) all.Add(key);
+        return all;
+    }
+}

@@ -1,0 +1,79 @@
+using Kv.Proto.V1;
+using RocksDbSharp;
+using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
+
+namespace Kv.Txn.Ranges;
+
+/// <summary>
+/// Transaction records (commit manifests) in their home range. The transitions are conditional so that exactly one
+/// of commit and abort is ever chosen for a transaction: STAGING is created only where there is no record, COMMITTED
+/// only follows STAGING, and ABORTED replaces anything but COMMITTED.
+/// </summary>
+public sealed partial class RangeTxnTable
+{
+    /// <summary>Applies a record operation; the result carries the record as it is afterwards.</summary>
+    public TxnCommandResult ApplyRecord(WriteBatch batch, TxnRecordOp op, StorageTimestamp now)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        var existing = RecordOf(op.TxnId);
+        var commitTs = TxnWire.ToStorage(op.CommitTimestamp);
+        switch (op.Kind)
+        {
+            case TxnRecordOp.Types.Kind.Query:
+                return Answer(existing, ok: true);
+            case TxnRecordOp.Types.Kind.Stage:
+                if (existing is not null)
+                {
+                    bool same = existing.Status == TxnStatus.Staging && existing.CommitTimestamp.Equals(op.CommitTimestamp);
+                    return Answer(existing, ok: same || existing.Status == TxnStatus.Committed, same ? "" : $"the record is already {existing.Status}");
+                }
+                if (commitTs <= StorageTimestamp.Zero || AgeNanos(now, commitTs) > TxnLimits.StageAgeMax.Ticks * 100)
+                    return Answer(Write(batch, op, TxnStatus.Aborted, now), ok: false, "the manifest arrived too late; the transaction is aborted");
+                return Answer(Write(batch, op, TxnStatus.Staging, now), ok: true);
+            case TxnRecordOp.Types.Kind.Commit:
+                if (existing?.Status == TxnStatus.Committed) return Answer(existing, ok: true);
+                if (existing?.Status != TxnStatus.Staging) return Answer(existing, ok: false, "only a STAGING record can commit");
+                return Answer(Write(batch, Carry(existing, op), TxnStatus.Committed, now), ok: true);
+            case TxnRecordOp.Types.Kind.Abort:
+                if (existing?.Status == TxnStatus.Committed) return Answer(existing, ok: false, "the transaction is committed");
+                if (existing?.Status == TxnStatus.Aborted) return Answer(existing, ok: true);
+                return Answer(Write(batch, existing is null ? op : Carry(existing, op), TxnStatus.Aborted, now), ok: true);
+            case TxnRecordOp.Types.Kind.Forget:
+                if (existing is not null && existing.Status != TxnStatus.Staging) DeleteRecord(batch, TxnWire.Hex(existing.TxnId));
+                return Answer(existing?.Status == TxnStatus.Staging ? existing : null, ok: existing?.Status != TxnStatus.Staging,
+                    existing?.Status == TxnStatus.Staging ? "a STAGING record is not finished" : "");
+            default:
+                return new TxnCommandResult { Ok = false, Reason = $"unknown record operation {op.Kind}" };
+        }
+    }
+
+    private TxnRecord Write(WriteBatch batch, TxnRecordOp op, TxnStatus status, StorageTimestamp now)
+    {
+        var record = new TxnRecord
+        {
+            TxnId = op.TxnId,
+            Status = status,
+            CommitTimestamp = op.CommitTimestamp,
+            HomeKey = op.HomeKey,
+            WrittenAt = TxnWire.ToWire(now),
+        };
+        record.Keys.AddRange(op.Keys);
+        PutRecord(batch, record);
+        return record;
+    }
+
+    // A transition keeps what the manifest named; the op only says which transition.
+    private static TxnRecordOp Carry(TxnRecord existing, TxnRecordOp op)
+    {
+        var carried = new TxnRecordOp { Kind = op.Kind, TxnId = existing.TxnId, HomeKey = existing.HomeKey, CommitTimestamp = existing.CommitTimestamp };
+        carried.Keys.AddRange(existing.Keys);
+        return carried;
+    }
+
+    private static TxnCommandResult Answer(TxnRecord? record, bool ok, string reason = "") => new()
+    {
+        Ok = ok,
+        Reason = reason,
+        Record = record ?? new TxnRecord { Status = TxnStatus.None },
+    };
+}

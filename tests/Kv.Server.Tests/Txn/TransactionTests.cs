@@ -1,0 +1,103 @@
+using Google.Protobuf;
+using Kv.Server.Tests.Node;
+using Wire = Kv.Proto.V1;
+
+namespace Kv.Server.Tests.Txn;
+
+/// <summary>Transactions across ranges on a 3-node in-process cluster, with both commit protocols.</summary>
+public sealed class TransactionTests
+{
+    public static TheoryData<Wire.CommitProtocol> Protocols => new() { Wire.CommitProtocol.Paxos, Wire.CommitProtocol.TwoPhase };
+
+    internal static async Task<InProcessCluster> SplitClusterAsync(Func<Kv.Server.Configuration.NodeOptions, Kv.Server.Configuration.NodeOptions>? configure = null)
+    {
+        var cluster = await InProcessCluster.StartAsync(configure);
+        foreach (var key in new[] { "g", "n", "t" })
+            await cluster.Admin(1).SplitRangeAsync(new Wire.SplitRangeRequest { SplitKey = ByteString.CopyFromUtf8(key) });
+        // Every node routes by the four ranges before the test starts.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await cluster.Admin(1).ListRangesAsync(new Wire.ListRangesRequest())).Ranges.Count < 4 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        return cluster;
+    }
+
+    [Theory(Timeout = 90_000)]
+    [MemberData(nameof(Protocols))]
+    public async Task Commit_WritesInFourRanges_AreAllVisibleAtTheCommitTimestamp(Wire.CommitProtocol protocol)
+    {
+        await using var cluster = await SplitClusterAsync();
+        await cluster.PutAsync("c", "old");
+        var txn = await TxnDriver.BeginAsync(cluster, node: 2);
+        Assert.Equal("old", await txn.GetAsync("c"));
+        txn.Put("c", "new-c");
+        txn.Put("h", "new-h");
+        txn.Put("p", "new-p");
+        txn.Put("x", "new-x");
+        Assert.Equal("new-c", await txn.GetAsync("c")); // its own write
+        var committed = await txn.CommitAsync(protocol, node: 3);
+        Assert.NotNull(committed);
+        foreach (var key in new[] { "c", "h", "p", "x" })
+        {
+            var read = await cluster.GetAsync(key);
+            Assert.Equal("new-" + key, read.Value.ToStringUtf8());
+            Assert.Equal(committed, read.Version);
+        }
+    }
+
+    [Theory(Timeout = 90_000)]
+    [MemberData(nameof(Protocols))]
+    public async Task Commit_AfterAReadKeyChanged_AbortsAndWritesNothing(Wire.CommitProtocol protocol)
+    {
+        await using var cluster = await SplitClusterAsync();
+        await cluster.PutAsync("a", "1");
+        var txn = await TxnDriver.BeginAsync(cluster);
+        Assert.Equal("1", await txn.GetAsync("a"));
+        await cluster.PutAsync("a", "2"); // someone else writes what the transaction read
+        txn.Put("z", "depends-on-a=1");
+        Assert.Null(await txn.CommitAsync(protocol));
+        Assert.False((await cluster.GetAsync("z")).Found);
+        // The aborted transaction left no lock behind: a plain write of z goes through.
+        await cluster.PutAsync("z", "free");
+        Assert.Equal("free", (await cluster.GetAsync("z")).Value.ToStringUtf8());
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task TwoConcurrentReadModifyWrites_OfOneKey_OnlyOneCommits()
+    {
+        await using var cluster = await SplitClusterAsync();
+        await cluster.PutAsync("counter", "0");
+        var first = await TxnDriver.BeginAsync(cluster);
+        var second = await TxnDriver.BeginAsync(cluster, node: 2);
+        Assert.Equal("0", await first.GetAsync("counter"));
+        Assert.Equal("0", await second.GetAsync("counter"));
+        first.Put("counter", "1");
+        second.Put("counter", "1");
+        first.Put("a-first", "x");
+        second.Put("z-second", "x");
+        var results = await Task.WhenAll(first.CommitAsync(node: 1), second.CommitAsync(node: 2));
+        Assert.Single(results, r => r is not null);
+        Assert.Equal("1", (await cluster.GetAsync("counter")).Value.ToStringUtf8());
+        bool firstWon = results[0] is not null;
+        Assert.Equal(firstWon, (await cluster.GetAsync("a-first")).Found);
+        Assert.Equal(!firstWon, (await cluster.GetAsync("z-second")).Found);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task WriteSkew_IsPrevented_ByReadValidation()
+    {
+        // Two on-call doctors; each transaction takes one off call if the other is on call. Serializable: not both.
+        await using var cluster = await SplitClusterAsync();
+        await cluster.PutAsync("alice", "on");
+        await cluster.PutAsync("zoe", "on");
+        var a = await TxnDriver.BeginAsync(cluster);
+        var z = await TxnDriver.BeginAsync(cluster, node: 2);
+        Assert.Equal("on", await a.GetAsync("zoe"));
+        Assert.Equal("on", await z.GetAsync("alice"));
+        a.Put("alice", "off");
+        z.Put("zoe", "off");
+        var first = await a.CommitAsync();
+        var second = await z.CommitAsync(node: 2);
+        Assert.NotNull(first);
+        Assert.Null(second);
+        Assert.Equal("on", (await cluster.GetAsync("zoe")).Value.ToStringUtf8());
+    }
+}

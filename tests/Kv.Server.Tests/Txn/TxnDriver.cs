@@ -1,0 +1,90 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Kv.Server.Tests.Node;
+using Wire = Kv.Proto.V1;
+
+namespace Kv.Server.Tests.Txn;
+
+/// <summary>
+/// A transaction driven through the raw gRPC API, as a client SDK would: a read timestamp from Begin, reads that
+/// record the versions they saw, buffered writes (read-your-own-writes), and one Commit at a chosen node.
+/// </summary>
+internal sealed class TxnDriver
+{
+    private readonly InProcessCluster _cluster;
+    private readonly Dictionary<string, Wire.TxnReadDependency> _reads = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Wire.TxnWrite> _writes = new(StringComparer.Ordinal);
+
+    private TxnDriver(InProcessCluster cluster, Wire.Timestamp readTimestamp)
+    {
+        _cluster = cluster;
+        ReadTimestamp = readTimestamp;
+        TxnId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray());
+    }
+
+    public Wire.Timestamp ReadTimestamp { get; }
+
+    public ByteString TxnId { get; }
+
+    public static async Task<TxnDriver> BeginAsync(InProcessCluster cluster, int node = 1)
+    {
+        var begin = await cluster.Txn(node).BeginAsync(new Wire.BeginTransactionRequest());
+        return new TxnDriver(cluster, begin.ReadTimestamp);
+    }
+
+    public async Task<string?> GetAsync(string key)
+    {
+        if (_writes.TryGetValue(key, out var mine)) return mine.Delete ? null : mine.Value.ToStringUtf8();
+        var read = await ReadAtAnyNodeAsync(key);
+        _reads[key] = new Wire.TxnReadDependency { Key = ByteString.CopyFromUtf8(key), Version = read.Version };
+        return read.Found ? read.Value.ToStringUtf8() : null;
+    }
+
+    public void Put(string key, string value) =>
+        _writes[key] = new Wire.TxnWrite { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value) };
+
+    public void Delete(string key) => _writes[key] = new Wire.TxnWrite { Key = ByteString.CopyFromUtf8(key), Delete = true };
+
+    public Wire.CommitTransactionRequest CommitRequest(Wire.CommitProtocol protocol)
+    {
+        var request = new Wire.CommitTransactionRequest { TxnId = TxnId, ReadTimestamp = ReadTimestamp, Protocol = protocol };
+        request.Writes.AddRange(_writes.Values);
+        request.Reads.AddRange(_reads.Values);
+        return request;
+    }
+
+    /// <summary>Commits at <paramref name="node"/>: the commit timestamp, or null when aborted (ABORTED status).</summary>
+    public async Task<Wire.Timestamp?> CommitAsync(Wire.CommitProtocol protocol = Wire.CommitProtocol.Paxos, int node = 1)
+    {
+        try
+        {
+            var response = await _cluster.Txn(node).CommitAsync(CommitRequest(protocol), deadline: DateTime.UtcNow.AddSeconds(20));
+            return response.CommitTimestamp;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Aborted)
+        {
+            Assert.NotNull(e.GetRpcStatus()?.GetDetail<Wire.TxnConflict>());
+            return null;
+        }
+    }
+
+    private async Task<Wire.TxnReadResponse> ReadAtAnyNodeAsync(string key)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            foreach (int id in Enumerable.Range(1, 3).Where(_cluster.IsRunning))
+            {
+                try
+                {
+                    return await _cluster.Txn(id).ReadAsync(new Wire.TxnReadRequest { Key = ByteString.CopyFromUtf8(key), ReadTimestamp = ReadTimestamp },
+                        deadline: DateTime.UtcNow.AddSeconds(5));
+                }
+                catch (RpcException e) when (DateTime.UtcNow < deadline && e.StatusCode is StatusCode.FailedPrecondition or StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+                {
+                }
+            }
+            await Task.Delay(20);
+        }
+    }
+}
