@@ -21,19 +21,22 @@ internal sealed class InProcessCluster : IAsyncDisposable
     private readonly KvNode?[] _nodes = new KvNode?[3];
     private readonly Dictionary<int, GrpcChannel> _channels = [];
     private readonly Func<NodeOptions, NodeOptions> _configure;
+    private readonly Func<int, Kv.Txn.Coordination.ITxnFailPoints?> _failPoints;
 
-    private InProcessCluster(Func<NodeOptions, NodeOptions> configure)
+    private InProcessCluster(Func<NodeOptions, NodeOptions> configure, Func<int, Kv.Txn.Coordination.ITxnFailPoints?>? failPoints)
     {
         _configure = configure;
+        _failPoints = failPoints ?? (_ => null);
         var ports = FreePorts(3);
         _peers = Enumerable.Range(1, 3).Select(i => new PeerEndpoint(i, new Uri($"http://127.0.0.1:{ports[i - 1]}"))).ToList();
     }
 
     public KvNode Node(int id) => _nodes[id - 1] ?? throw new InvalidOperationException($"node {id} is stopped");
 
-    public static async Task<InProcessCluster> StartAsync(Func<NodeOptions, NodeOptions>? configure = null)
+    public static async Task<InProcessCluster> StartAsync(Func<NodeOptions, NodeOptions>? configure = null,
+        Func<int, Kv.Txn.Coordination.ITxnFailPoints?>? failPoints = null)
     {
-        var cluster = new InProcessCluster(configure ?? (o => o));
+        var cluster = new InProcessCluster(configure ?? (o => o), failPoints);
         try
         {
             foreach (var p in cluster._peers) await cluster.StartNodeAsync(p.NodeId);
@@ -60,7 +63,7 @@ internal sealed class InProcessCluster : IAsyncDisposable
             DataDirectory = Path.Combine(_root, $"node-{id}"),
             ElectionTimeoutTicks = 30,
             HeartbeatIntervalTicks = 5,
-        }), logging, failPoints, cts.Token);
+        }), logging, failPoints ?? _failPoints(id), cts.Token);
     }
 
     /// <summary>The endpoint of node <paramref name="id"/> (1..3).</summary>

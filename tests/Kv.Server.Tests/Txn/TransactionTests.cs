@@ -9,14 +9,20 @@ public sealed class TransactionTests
 {
     public static TheoryData<Wire.CommitProtocol> Protocols => new() { Wire.CommitProtocol.Paxos, Wire.CommitProtocol.TwoPhase };
 
-    internal static async Task<InProcessCluster> SplitClusterAsync(Func<Kv.Server.Configuration.NodeOptions, Kv.Server.Configuration.NodeOptions>? configure = null)
+    internal static async Task<InProcessCluster> SplitClusterAsync(string[]? splitKeys = null,
+        Func<int, Kv.Txn.Coordination.ITxnFailPoints?>? failPoints = null)
     {
-        var cluster = await InProcessCluster.StartAsync(configure);
-        foreach (var key in new[] { "g", "n", "t" })
+        splitKeys ??= ["g", "n", "t"];
+        var cluster = await InProcessCluster.StartAsync(failPoints: failPoints);
+        foreach (var key in splitKeys)
             await cluster.Admin(1).SplitRangeAsync(new Wire.SplitRangeRequest { SplitKey = ByteString.CopyFromUtf8(key) });
-        // Every node routes by the four ranges before the test starts.
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while ((await cluster.Admin(1).ListRangesAsync(new Wire.ListRangesRequest())).Ranges.Count < 4 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        // Every node routes by the new ranges before the test starts.
+        foreach (int id in new[] { 1, 2, 3 })
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while ((await cluster.Admin(id).ListRangesAsync(new Wire.ListRangesRequest())).Ranges.Count < splitKeys.Length + 1 && DateTime.UtcNow < deadline)
+                await Task.Delay(20);
+        }
         return cluster;
     }
 
