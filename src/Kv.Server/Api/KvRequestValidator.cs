@@ -109,6 +109,14 @@ internal sealed class KvRequestValidator(NodeOptions nodeOptions, KvApiLimits li
         Version(request.ReadTimestamp, "read_timestamp");
     }
 
+    /// <summary>Checks a transactional scan: bounds as for a scan, and the read timestamp.</summary>
+    public void TxnScan(Wire.TxnScanRequest request)
+    {
+        Scan(new Wire.ScanRequest { StartKey = request.StartKey, EndKey = request.EndKey, Limit = request.Limit, Reverse = request.Reverse });
+        if (request.ReadTimestamp is null) throw KvErrors.InvalidArgument("read_timestamp", "required (from Begin)");
+        Version(request.ReadTimestamp, "read_timestamp");
+    }
+
     /// <summary>Checks a commit's sizes and shape (the coordinator checks what depends on its rules).</summary>
     public void Commit(Wire.CommitTransactionRequest request)
     {
@@ -128,6 +136,14 @@ internal sealed class KvRequestValidator(NodeOptions nodeOptions, KvApiLimits li
             Key(request.Reads[i].Key, $"reads[{i}].key");
             if (request.Reads[i].Version is { } v && (v.WallNanos < 0 || v.Logical < 0))
                 throw KvErrors.InvalidArgument($"reads[{i}].version", "negative");
+        }
+        for (int i = 0; i < request.SpanReads.Count; i++)
+        {
+            var span = request.SpanReads[i];
+            if (span.StartKey.Length > nodeOptions.KeyBytesMax + 1 || span.EndKey.Length > nodeOptions.KeyBytesMax + 1)
+                throw KvErrors.InvalidArgument($"span_reads[{i}]", $"a bound is longer than {nodeOptions.KeyBytesMax + 1} bytes");
+            if (!span.EndKey.IsEmpty && span.StartKey.Span.SequenceCompareTo(span.EndKey.Span) >= 0)
+                throw KvErrors.InvalidArgument($"span_reads[{i}].end_key", "must be above start_key (or empty for no upper bound)");
         }
         if (!Enum.IsDefined(request.Protocol)) throw KvErrors.InvalidArgument("protocol", $"unknown value {(int)request.Protocol}");
     }

@@ -32,7 +32,7 @@ public sealed partial class KvService
             page = await RoutedAsync(request.StartKey, r =>
             {
                 route = r;
-                return _host.ScanAsync(r.RangeId, Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct);
+                return _host.ScanAsync(r.RangeId, ScanPaging.Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct);
             }, Locate).ConfigureAwait(false);
             var staged = page.Entries.FirstOrDefault(e => e.Result.Status == MvccReadStatus.StagedVersionEncountered);
             if (staged.Key is null) break;
@@ -60,42 +60,10 @@ public sealed partial class KvService
                 Version = ToWire(entry.Result.VersionTimestamp),
             });
         }
-        response.ResumeKey = ResumeKey(request, route, response, full: cut || page.ResumeKey is not null);
+        response.ResumeKey = ScanPaging.ResumeKey(request.Reverse, request.StartKey, request.EndKey, route,
+            response.Entries.Count > 0 ? response.Entries[^1].Key : null, full: cut || page.ResumeKey is not null);
         // read_timestamp stays unset: pages are read at the latest state, and SNAPSHOT reads (which it is for) are
         // not served yet.
         return response;
-    }
-
-    private static ByteString ResumeKey(Wire.ScanRequest request, RangeRoute route, Wire.ScanResponse page, bool full)
-    {
-        if (full)
-        {
-            var last = page.Entries[^1].Key;
-            if (request.Reverse) return last;
-            var after = new byte[last.Length + 1];
-            last.Span.CopyTo(after);
-            return UnsafeByteOperations.UnsafeWrap(after);
-        }
-        if (request.Reverse)
-        {
-            // The scan goes on below this range when the range starts above the scan's start.
-            return route.Span.Start.AsSpan().SequenceCompareTo(request.StartKey.Span) > 0
-                ? ByteString.CopyFrom(route.Span.Start)
-                : ByteString.Empty;
-        }
-        // The scan goes on past this range when the range ends before the scan's end (or the scan has none).
-        return route.Span.End is { } rangeEnd && (request.EndKey.IsEmpty || rangeEnd.AsSpan().SequenceCompareTo(request.EndKey.Span) < 0)
-            ? ByteString.CopyFrom(rangeEnd)
-            : ByteString.Empty;
-    }
-
-    /// <summary>The part of <paramref name="span"/> inside the range; the locator guarantees they overlap.</summary>
-    private static KeySpan Clip(KeySpan span, KeySpan range)
-    {
-        byte[] start = span.Start.AsSpan().SequenceCompareTo(range.Start) >= 0 ? span.Start : range.Start;
-        byte[]? end = span.End is null ? range.End
-            : range.End is null ? span.End
-            : span.End.AsSpan().SequenceCompareTo(range.End) <= 0 ? span.End : range.End;
-        return new KeySpan(start, end);
     }
 }

@@ -22,6 +22,7 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
     private readonly IRangeLocator _locator;
     private readonly TxnCoordinator _coordinator;
     private readonly KvRequestValidator _validate;
+    private readonly KvApiLimits _limits = new();
     private readonly ILogger _logger;
 
     /// <summary>Created by gRPC per call.</summary>
@@ -32,7 +33,7 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
         _clock = clock;
         _locator = locator;
         _coordinator = coordinator;
-        _validate = new KvRequestValidator(options, new KvApiLimits());
+        _validate = new KvRequestValidator(options, _limits);
         _logger = logger;
     }
 
@@ -64,6 +65,58 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
                 // A transaction may commit this key at or below the read timestamp: its answer decides what we see.
                 if (held is null) throw KvErrors.Plain(StatusCode.Unavailable, "the key's staged version has no lock here yet; retry");
                 await _coordinator.WaitOrRecoverAsync(held, attempt, ct).ConfigureAwait(false);
+            }
+        });
+
+    /// <inheritdoc />
+    public override Task<Wire.TxnScanResponse> Scan(Wire.TxnScanRequest request, ServerCallContext context) =>
+        ServeAsync(context, async ct =>
+        {
+            _validate.TxnScan(request);
+            byte[] start = request.StartKey.ToByteArray();
+            byte[]? end = request.EndKey.IsEmpty ? null : request.EndKey.ToByteArray();
+            int limit = request.Limit == 0 ? _limits.ScanLimitDefault : (int)request.Limit;
+            var at = TxnWire.ToStorage(request.ReadTimestamp);
+            RangeRoute Locate() => request.Reverse ? _locator.LocateBefore(end ?? []) : _locator.Locate(start);
+            RangeRoute route = null!;
+            for (int attempt = 0; ; attempt++)
+            {
+                var page = await RequestRouting.RoutedAsync(_locator, request.StartKey, r =>
+                {
+                    route = r;
+                    return _host.ScanAsync(r.RangeId, ScanPaging.Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct, at);
+                }, Locate).ConfigureAwait(false);
+                var staged = page.Entries.FirstOrDefault(e => e.Result.Status == MvccReadStatus.StagedVersionEncountered);
+                if (staged.Key is not null)
+                {
+                    // A transaction may commit a key of the page at or below the read timestamp: wait for it or finish it.
+                    var held = await _host.WriteLocksAsync(route.RangeId, [staged.Key], ct).ConfigureAwait(false);
+                    if (held.Count == 0) throw KvErrors.Plain(StatusCode.Unavailable, "a staged version has no lock here yet; retry");
+                    await _coordinator.WaitOrRecoverAsync(held[0], attempt, ct).ConfigureAwait(false);
+                    continue;
+                }
+                var response = new Wire.TxnScanResponse();
+                long bytes = 0;
+                bool cut = false;
+                foreach (var entry in page.Entries)
+                {
+                    long entryBytes = entry.Key.Length + (entry.Result.Value?.Length ?? 0);
+                    if (response.Entries.Count > 0 && bytes + entryBytes > _limits.ScanResponseBytesMax)
+                    {
+                        cut = true;
+                        break;
+                    }
+                    bytes += entryBytes;
+                    response.Entries.Add(new Wire.KeyValue
+                    {
+                        Key = UnsafeByteOperations.UnsafeWrap(entry.Key),
+                        Value = UnsafeByteOperations.UnsafeWrap(entry.Result.Value ?? []),
+                        Version = TxnWire.ToWire(entry.Result.VersionTimestamp),
+                    });
+                }
+                response.ResumeKey = ScanPaging.ResumeKey(request.Reverse, request.StartKey, request.EndKey, route,
+                    response.Entries.Count > 0 ? response.Entries[^1].Key : null, full: cut || page.ResumeKey is not null);
+                return response;
             }
         });
 

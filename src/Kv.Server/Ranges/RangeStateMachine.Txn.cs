@@ -18,7 +18,8 @@ public sealed partial class RangeStateMachine
                 {
                     var stage = command.TxnStage;
                     if (stage.Writes.Count + stage.Reads.Count > Kv.Txn.TxnLimits.KeysMax) return TxnError("too many keys in one stage");
-                    if (stage.Writes.Any(w => !Span.Contains(w.Key.Span)) || stage.Reads.Any(r => !Span.Contains(r.Key.Span))) return OutsideRange();
+                    if (stage.Writes.Any(w => !Span.Contains(w.Key.Span)) || stage.Reads.Any(r => !Span.Contains(r.Key.Span))
+                        || stage.SpanReads.Any(s => !Covers(s))) return OutsideRange();
                     return Done(_txns.Stage(batch, stage, ts, this));
                 }
                 case RangeCommand.OpOneofCase.TxnRecord:
@@ -46,6 +47,11 @@ public sealed partial class RangeStateMachine
         }
     }
 
+    // A scanned span piece must lie wholly inside the range: a piece that reaches past it was cut by an older view.
+    private bool Covers(TxnSpanRead span) =>
+        span.StartKey.Span.SequenceCompareTo(Span.Start) >= 0
+        && (Span.End is null || (!span.EndKey.IsEmpty && span.EndKey.Span.SequenceCompareTo(Span.End) <= 0));
+
     private static RangeCommandResult Done(TxnCommandResult result) => new() { Succeeded = result.Ok, Txn = result };
 
     private static RangeCommandResult TxnError(string reason) =>
@@ -56,6 +62,22 @@ public sealed partial class RangeStateMachine
         if (_unwritten.TryGetValue(Convert.ToHexString(key), out var pending)) return (true, pending.Version);
         var read = _mvcc.Get(key, StorageTimestamp.Max);
         return (read.VersionTimestamp > StorageTimestamp.Zero, read.VersionTimestamp);
+    }
+
+    bool Kv.Txn.Ranges.ITxnRangeData.ChangedAfter(byte[] start, byte[]? end, StorageTimestamp after)
+    {
+        var span = new Kv.Storage.Mvcc.KeySpan(start, end);
+        foreach (var (hex, pending) in _unwritten)
+            if (pending.Version > after && span.Contains(Convert.FromHexString(hex))) return true;
+        byte[]? resume = null;
+        do
+        {
+            var page = _mvcc.Scan(span, StorageTimestamp.Max, 1_000, reverse: false, resume);
+            if (page.Entries.Any(e => e.Result.VersionTimestamp > after)) return true;
+            resume = page.ResumeKey;
+        }
+        while (resume is not null);
+        return false;
     }
 
     void Kv.Txn.Ranges.ITxnRangeData.WriteCommitted(WriteBatch batch, ReadOnlySpan<byte> key, byte[]? value, StorageTimestamp timestamp)

@@ -127,9 +127,9 @@ public sealed partial class RangeStateMachine : ITxnRangeData
         return state;
     }
 
-    /// <summary>Scans a page of the range's latest committed versions, clipped to the range.</summary>
-    public MvccScanPage Scan(KeySpan span, int limit, bool reverse, byte[]? resumeKey) =>
-        _mvcc.Scan(Clip(span), StorageTimestamp.Max, limit, reverse, resumeKey);
+    /// <summary>Scans a page of the range's committed versions at <paramref name="timestamp"/> (default: the latest), clipped to the range.</summary>
+    public MvccScanPage Scan(KeySpan span, int limit, bool reverse, byte[]? resumeKey, StorageTimestamp? timestamp = null) =>
+        _mvcc.Scan(Clip(span), timestamp ?? StorageTimestamp.Max, limit, reverse, resumeKey);
 
     private KeySpan Clip(KeySpan span)
     {

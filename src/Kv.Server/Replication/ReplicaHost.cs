@@ -170,9 +170,10 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     /// Scans a page of the range linearizably (latest committed versions). Throws <see cref="RangeMovedException"/>
     /// when <paramref name="span"/> is not inside the range (a split narrowed it).
     /// </summary>
-    public async Task<MvccScanPage> ScanAsync(ulong rangeId, KeySpan span, int limit, bool reverse, byte[]? resumeKey, CancellationToken cancellationToken) =>
+    public async Task<MvccScanPage> ScanAsync(ulong rangeId, KeySpan span, int limit, bool reverse, byte[]? resumeKey, CancellationToken cancellationToken,
+        StorageTimestamp? timestamp = null) =>
         (MvccScanPage)await LinearizableAsync(rangeId, m => Within(span, m.Span)
-            ? m.Scan(span, limit, reverse, resumeKey)
+            ? m.Scan(span, limit, reverse, resumeKey, timestamp)
             : throw new RangeMovedException(rangeId, $"all of {span}"), cancellationToken).ConfigureAwait(false);
 
     private static bool Within(KeySpan inner, KeySpan outer) =>

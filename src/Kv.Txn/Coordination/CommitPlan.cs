@@ -5,8 +5,11 @@ using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
 
 namespace Kv.Txn.Coordination;
 
-/// <summary>One key of a transaction: its write (if it writes it) and the version it read (if it read it).</summary>
-public sealed record StageItem(ByteString Key, TxnWrite? Write, TxnReadDependency? Read);
+/// <summary>
+/// One key of a transaction: its write (if it writes it) and the version it read (if it read it); or a span it
+/// scanned (<see cref="Span"/>, whose start is <see cref="Key"/>), cut at range boundaries before it is staged.
+/// </summary>
+public sealed record StageItem(ByteString Key, TxnWrite? Write, TxnReadDependency? Read, TxnSpanRead? Span = null);
 
 /// <summary>
 /// A transaction as the coordinator commits it: its id, read timestamp, and one item per key (the last write of a
@@ -77,8 +80,39 @@ public sealed class CommitPlan
             }
             else { index[hex] = items.Count; items.Add(new StageItem(read.Key, null, read)); }
         }
+        foreach (var span in request.SpanReads)
+        {
+            if (!span.EndKey.IsEmpty && span.StartKey.Span.SequenceCompareTo(span.EndKey.Span) >= 0)
+                throw new ArgumentException("span_reads: an end_key is not above its start_key");
+            items.Add(new StageItem(span.StartKey, null, null, span));
+        }
         if (items.Count > TxnLimits.KeysMax) throw new ArgumentException($"writes, reads: more than {TxnLimits.KeysMax} keys in one transaction");
         return new CommitPlan(request.TxnId, txnId, readTs, items);
+    }
+
+    /// <summary>The items with every scanned span cut where the ranges (as <paramref name="locate"/> knows them) end.</summary>
+    public List<StageItem> CutAtRanges(Func<ByteString, (ulong RangeId, byte[] Start, byte[]? End)> locate)
+    {
+        var cut = new List<StageItem>(Items.Count);
+        foreach (var item in Items)
+        {
+            if (item.Span is null)
+            {
+                cut.Add(item);
+                continue;
+            }
+            var start = item.Span.StartKey;
+            while (true)
+            {
+                var (_, _, rangeEnd) = locate(start);
+                bool last = rangeEnd is null || (!item.Span.EndKey.IsEmpty && item.Span.EndKey.Span.SequenceCompareTo(rangeEnd) <= 0);
+                var piece = new TxnSpanRead { StartKey = start, EndKey = last ? item.Span.EndKey : ByteString.CopyFrom(rangeEnd) };
+                cut.Add(new StageItem(start, null, null, piece));
+                if (last) break;
+                start = piece.EndKey;
+            }
+        }
+        return cut;
     }
 
     /// <summary>The stage command of some of the items.</summary>
@@ -91,11 +125,13 @@ public sealed class CommitPlan
             CommitTimestamp = TxnWire.ToWire(commitTs),
             Protocol = protocol,
             CoordinatorNodeId = coordinatorNodeId,
+            ReadTimestamp = TxnWire.ToWire(ReadTimestamp),
         };
         foreach (var item in items)
         {
             if (item.Write is not null) stage.Writes.Add(item.Write);
             if (item.Read is not null) stage.Reads.Add(item.Read);
+            if (item.Span is not null) stage.SpanReads.Add(item.Span);
         }
         return new RangeCommand { TxnStage = stage };
     }

@@ -11,7 +11,11 @@ public interface ITxnRanges
 {
     /// <summary>The range that holds <paramref name="key"/> as far as this node knows.</summary>
     /// <exception cref="InvalidOperationException">No range is known for the key (the cluster is not initialised).</exception>
-    ulong RangeOf(ReadOnlySpan<byte> key);
+    ulong RangeOf(ReadOnlySpan<byte> key) => Locate(key).RangeId;
+
+    /// <summary>The range that holds <paramref name="key"/> and its span (a null end: the end of the key space).</summary>
+    /// <exception cref="InvalidOperationException">No range is known for the key.</exception>
+    (ulong RangeId, byte[] Start, byte[]? End) Locate(ReadOnlySpan<byte> key);
 
     /// <summary>
     /// Proposes <paramref name="command"/> to the range's leader and completes with its result once it is chosen

@@ -19,7 +19,9 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
     {
         bool sequential = failPoints is not null;
         await ReachedAsync(TxnStep.BeforeStage, cancellationToken).ConfigureAwait(false);
-        var keys = plan.Items.Select(i => i.Key).ToList();
+        // Spans are cut at range boundaries once, so that the manifest names exactly the pieces the ranges lock.
+        var items = plan.CutAtRanges(fanOut.Locate);
+        var keys = items.Select(i => i.Key).ToList();
         var manifest = new TxnRecordOp
         {
             Kind = TxnRecordOp.Types.Kind.Stage, TxnId = plan.TxnIdBytes, HomeKey = plan.HomeKey, CommitTimestamp = TxnWire.ToWire(commitTs),
@@ -33,8 +35,9 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
             var manifestTask = plan.HasWrites && !sequential
                 ? fanOut.ProposeAtAsync(plan.HomeKey, new RangeCommand { TxnRecord = manifest }, cancellationToken)
                 : null;
-            stages = await fanOut.ProposeAsync(plan.Items, i => i.Key, items => plan.StageCommand(items, commitTs, CommitProtocol.Paxos, nodeId),
-                cancellationToken, sequential ? i => i == 0 ? ReachedAsync(TxnStep.BetweenStages, cancellationToken) : default : null).ConfigureAwait(false);
+            stages = await fanOut.ProposeAsync(items, i => i.Key, items => plan.StageCommand(items, commitTs, CommitProtocol.Paxos, nodeId),
+                cancellationToken, sequential ? i => i == 0 ? ReachedAsync(TxnStep.BetweenStages, cancellationToken) : default : null,
+                fixedToRange: i => i.Span is not null).ConfigureAwait(false);
             if (sequential)
             {
                 await ReachedAsync(TxnStep.AfterStagesBeforeDecision, cancellationToken).ConfigureAwait(false);
@@ -48,24 +51,23 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
         }
         catch (Exception e) when (e is not TxnCoordinatorStoppedException)
         {
-            return await AbortAsync(plan, commitTs, $"a range could not be reached ({e.Message})", null, e).ConfigureAwait(false);
+            return await AbortAsync(plan, keys, commitTs, $"a range could not be reached ({e.Message})", null, e).ConfigureAwait(false);
         }
 
         var refused = stages.FirstOrDefault(s => !s.Result.Succeeded).Result;
         if (refused is null && (manifestResult is null || manifestResult.Succeeded))
         {
-            background.Start("publish", ct => FinishCommitAsync(plan, commitTs, ct));
+            background.Start("publish", ct => FinishCommitAsync(plan, keys, commitTs, ct));
             return CommitOutcome.Committed(commitTs);
         }
         var why = refused ?? manifestResult!;
         var conflict = why.Txn?.ConflictingLock;
-        return await AbortAsync(plan, commitTs, why.Txn?.Reason is { Length: > 0 } r ? r : why.Error, conflict, null).ConfigureAwait(false);
+        return await AbortAsync(plan, keys, commitTs, why.Txn?.Reason is { Length: > 0 } r ? r : why.Error, conflict, null).ConfigureAwait(false);
     }
 
-    private async Task FinishCommitAsync(CommitPlan plan, StorageTimestamp commitTs, CancellationToken cancellationToken)
+    private async Task FinishCommitAsync(CommitPlan plan, IReadOnlyList<ByteString> keys, StorageTimestamp commitTs, CancellationToken cancellationToken)
     {
         await ReachedAsync(TxnStep.AfterDecisionBeforePublish, cancellationToken).ConfigureAwait(false);
-        var keys = plan.Items.Select(i => i.Key).ToList();
         if (plan.HasWrites)
         {
             var commit = await publisher.RecordAsync(new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Commit, TxnId = plan.TxnIdBytes, HomeKey = plan.HomeKey },
@@ -86,9 +88,9 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
     /// Decides abort through the record before answering, unless the transaction turned out committed (a recovery
     /// saw every stage chosen). Read-only transactions have no record: their locks are simply dropped.
     /// </summary>
-    private async Task<CommitOutcome> AbortAsync(CommitPlan plan, StorageTimestamp commitTs, string reason, TxnLock? conflict, Exception? failure)
+    private async Task<CommitOutcome> AbortAsync(CommitPlan plan, IReadOnlyList<ByteString> keys, StorageTimestamp commitTs, string reason,
+        TxnLock? conflict, Exception? failure)
     {
-        var keys = plan.Items.Select(i => i.Key).ToList();
         var ct = background.Stopping;
         if (plan.HasWrites)
         {
@@ -104,7 +106,7 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
             }
             if (abort.Record?.Status == TxnStatus.Committed)
             {
-                background.Start("publish", c => FinishCommitAsync(plan, TxnWire.ToStorage(abort.Record.CommitTimestamp), c));
+                background.Start("publish", c => FinishCommitAsync(plan, keys, TxnWire.ToStorage(abort.Record.CommitTimestamp), c));
                 return CommitOutcome.Committed(TxnWire.ToStorage(abort.Record.CommitTimestamp));
             }
         }

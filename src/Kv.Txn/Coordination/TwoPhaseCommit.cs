@@ -25,12 +25,14 @@ internal sealed class TwoPhaseCommit(ulong nodeId, RangeFanOut fanOut, TxnPublis
         try
         {
             await ReachedAsync(TxnStep.BeforeStage, cancellationToken).ConfigureAwait(false);
+            var items = plan.CutAtRanges(fanOut.Locate);
             List<(List<StageItem> Items, RangeCommandResult Result)>? prepared = null;
             Exception? failure = null;
             try
             {
-                prepared = await fanOut.ProposeAsync(plan.Items, i => i.Key, items => plan.StageCommand(items, commitTs, CommitProtocol.TwoPhase, nodeId),
-                    cancellationToken, failPoints is null ? null : i => i == 0 ? ReachedAsync(TxnStep.BetweenStages, cancellationToken) : default).ConfigureAwait(false);
+                prepared = await fanOut.ProposeAsync(items, i => i.Key, items => plan.StageCommand(items, commitTs, CommitProtocol.TwoPhase, nodeId),
+                    cancellationToken, failPoints is null ? null : i => i == 0 ? ReachedAsync(TxnStep.BetweenStages, cancellationToken) : default,
+                    fixedToRange: i => i.Span is not null).ConfigureAwait(false);
                 await ReachedAsync(TxnStep.AfterStagesBeforeDecision, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not TxnCoordinatorStoppedException)
@@ -40,7 +42,7 @@ internal sealed class TwoPhaseCommit(ulong nodeId, RangeFanOut fanOut, TxnPublis
             var refused = prepared?.FirstOrDefault(p => !p.Result.Succeeded).Result;
             bool commit = failure is null && refused is null;
             await log.RecordAsync(plan.TxnIdBytes, commit, commitTs, background.Stopping).ConfigureAwait(false);
-            var keys = plan.Items.Select(i => i.Key).ToList();
+            var keys = items.Select(i => i.Key).ToList();
             background.Start(commit ? "publish" : "abort", async ct =>
             {
                 await ReachedAsync(TxnStep.AfterDecisionBeforePublish, ct).ConfigureAwait(false);

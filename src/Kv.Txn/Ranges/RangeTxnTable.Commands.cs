@@ -37,6 +37,16 @@ public sealed partial class RangeTxnTable
             if (newest >= commitTs || FloorOf(write.Key) >= commitTs)
                 return Refuse(batch, stage.TxnId, now, "the key has a newer version or read than the commit timestamp", write.Key);
         }
+        var readTs = TxnWire.ToStorage(stage.ReadTimestamp);
+        foreach (var span in stage.SpanReads)
+        {
+            byte[]? end = span.EndKey.IsEmpty ? null : span.EndKey.ToByteArray();
+            var conflict = AllPointLocks().FirstOrDefault(l => l.Write && !l.TxnId.Equals(stage.TxnId) && InSpan(l.Key.Span, span));
+            if (conflict is not null) return Refuse(batch, stage.TxnId, now, "another transaction is writing into a scanned span", conflict.Key, conflict);
+            if (readTs <= StorageTimestamp.Zero) return Refused("a scanned span needs the read timestamp", retryable: false);
+            if (data.ChangedAfter(span.StartKey.ToByteArray(), end, readTs))
+                return Refuse(batch, stage.TxnId, now, "a key in a scanned span changed or appeared after the read timestamp", span.StartKey);
+        }
         foreach (var read in stage.Reads)
         {
             var conflict = ConflictingLock(read.Key, stage.TxnId, forWrite: false);
@@ -64,6 +74,14 @@ public sealed partial class RangeTxnTable
             if (written.Contains(TxnWire.Hex(read.Key)) || HoldsLock(read.Key, stage.TxnId, write: false)) continue;
             PutLock(batch, NewLock(stage, read.Key, write: false, now));
         }
+        foreach (var span in stage.SpanReads)
+        {
+            if (_spanLocks.Any(l => l.TxnId.Equals(stage.TxnId) && l.Key.Equals(span.StartKey))) continue;
+            var held = NewLock(stage, span.StartKey, write: false, now);
+            held.Span = true;
+            held.SpanEnd = span.EndKey;
+            PutLock(batch, held);
+        }
         return new TxnCommandResult { Ok = true };
     }
 
@@ -77,6 +95,13 @@ public sealed partial class RangeTxnTable
         var commitTs = TxnWire.ToStorage(resolve.CommitTimestamp);
         if (resolve.Commit && commitTs <= StorageTimestamp.Zero)
             return (Refused("a commit needs its commit timestamp", retryable: false), null);
+        // Every span lock of the transaction here goes, also the halves a split cut that the keys do not name.
+        foreach (var spanHeld in _spanLocks.Where(l => l.TxnId.Equals(resolve.TxnId)).ToList())
+        {
+            // No key of the span may be written below the commit from now on; one range-wide floor says so.
+            if (resolve.Commit) RaiseFloorLow(batch, commitTs);
+            DeleteLock(batch, spanHeld);
+        }
         foreach (var key in resolve.Keys)
         {
             var held = LocksOn(key.Span).FirstOrDefault(l => l.TxnId.Equals(resolve.TxnId));
@@ -107,7 +132,9 @@ public sealed partial class RangeTxnTable
     public TxnCommandResult Prevent(WriteBatch batch, TxnPrevent prevent, StorageTimestamp now)
     {
         ArgumentNullException.ThrowIfNull(prevent);
-        if (LocksOn(prevent.Key.Span).Any(l => l.TxnId.Equals(prevent.TxnId))) return new TxnCommandResult { Ok = true, Staged = true };
+        if (LocksOn(prevent.Key.Span).Any(l => l.TxnId.Equals(prevent.TxnId))
+            || _spanLocks.Any(l => l.TxnId.Equals(prevent.TxnId) && l.Key.Equals(prevent.Key)))
+            return new TxnCommandResult { Ok = true, Staged = true };
         // Published here already: it was staged (and the transaction is committed).
         if (_finished.TryGetValue(TxnWire.Hex(prevent.TxnId), out var finished)) return new TxnCommandResult { Ok = true, Staged = finished.Committed };
         PutFinished(batch, prevent.TxnId, committed: false, now);
@@ -115,10 +142,16 @@ public sealed partial class RangeTxnTable
     }
 
     /// <summary>A plain (non-transactional) write of the key must wait while any transaction holds a lock on it.</summary>
-    public TxnLock? BlockingPlainWrite(ReadOnlySpan<byte> key) => LocksOn(key).FirstOrDefault();
+    public TxnLock? BlockingPlainWrite(ReadOnlySpan<byte> key) => LocksOn(key).FirstOrDefault() ?? SpanLocksCovering(key).FirstOrDefault();
 
     private TxnLock? ConflictingLock(ByteString key, ByteString txnId, bool forWrite) =>
-        LocksOn(key.Span).FirstOrDefault(l => !l.TxnId.Equals(txnId) && (forWrite || l.Write));
+        LocksOn(key.Span).FirstOrDefault(l => !l.TxnId.Equals(txnId) && (forWrite || l.Write))
+        ?? (forWrite ? SpanLocksCovering(key.Span).FirstOrDefault(l => !l.TxnId.Equals(txnId)) : null);
+
+    private IEnumerable<TxnLock> AllPointLocks() => _locks.Values.SelectMany(l => l);
+
+    private static bool InSpan(ReadOnlySpan<byte> key, TxnSpanRead span) =>
+        key.SequenceCompareTo(span.StartKey.Span) >= 0 && (span.EndKey.IsEmpty || key.SequenceCompareTo(span.EndKey.Span) < 0);
 
     private bool HoldsLock(ByteString key, ByteString txnId, bool write) =>
         LocksOn(key.Span).Any(l => l.TxnId.Equals(txnId) && l.Write == write);

@@ -19,6 +19,7 @@ public sealed partial class RangeTxnTable
         foreach (var (key, _) in _meta.List(TxnStateKeys.Prefix(_rangeId))) _meta.Delete(batch, key);
         _records.Clear();
         _locks.Clear();
+        _spanLocks.Clear();
         _finished.Clear();
         _floors.Clear();
         _stagedValues.Clear();
@@ -37,7 +38,17 @@ public sealed partial class RangeTxnTable
         bool Right(ByteString key) => key.Span.SequenceCompareTo(split) >= 0;
         var right = Capture(Right, Right);
         foreach (var record in _records.Values.Where(r => Right(r.HomeKey)).ToList()) DeleteRecord(batch, TxnWire.Hex(record.TxnId));
-        foreach (var held in _locks.Values.SelectMany(l => l).Where(l => Right(l.Key)).ToList()) DeleteLock(batch, held);
+        foreach (var held in _locks.Values.SelectMany(l => l).Concat(_spanLocks).Where(l => Right(l.Key)).ToList()) DeleteLock(batch, held);
+        // A span lock across the split is cut in two: each half locks its part.
+        foreach (var held in _spanLocks.Where(l => !Right(l.Key) && (l.SpanEnd.IsEmpty || l.SpanEnd.Span.SequenceCompareTo(split) > 0)).ToList())
+        {
+            var rightPart = held.Clone();
+            rightPart.Key = ByteString.CopyFrom(split);
+            right.Locks.Add(rightPart);
+            var leftPart = held.Clone();
+            leftPart.SpanEnd = ByteString.CopyFrom(split);
+            PutLock(batch, leftPart);
+        }
         foreach (var floor in _floors.Values.Where(f => Right(f.Key)).ToList())
         {
             _floors.Remove(TxnWire.Hex(floor.Key));
@@ -89,7 +100,7 @@ public sealed partial class RangeTxnTable
     {
         var state = new RangeTxnState { ReadFloorLow = TxnWire.ToWire(_floorLow) };
         state.Records.AddRange(_records.Values.Where(r => homeKeys(r.HomeKey)));
-        state.Locks.AddRange(_locks.Values.SelectMany(l => l).Where(l => keys(l.Key)));
+        state.Locks.AddRange(_locks.Values.SelectMany(l => l).Concat(_spanLocks).Where(l => keys(l.Key)));
         state.Finished.AddRange(_finished.Values);
         state.ReadFloors.AddRange(_floors.Values.Where(f => keys(f.Key)));
         return state;

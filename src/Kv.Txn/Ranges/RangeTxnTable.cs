@@ -22,6 +22,8 @@ public sealed partial class RangeTxnTable
     private readonly MetaStore _meta;
     private readonly Dictionary<string, TxnRecord> _records = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<TxnLock>> _locks = new(StringComparer.Ordinal);
+    // Span read locks (scans): few at a time, so a list searched by containment.
+    private readonly List<TxnLock> _spanLocks = [];
     private readonly Dictionary<string, FinishedTxn> _finished = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ReadFloor> _floors = new(StringComparer.Ordinal);
     // Staged values written by this batch or earlier, kept so a resolve needs no read of a batch not yet written.
@@ -42,7 +44,7 @@ public sealed partial class RangeTxnTable
         {
             var kind = key.AsSpan(prefix.Length);
             if (kind.StartsWith("record/")) Remember(TxnRecord.Parser.ParseFrom(value));
-            else if (kind.StartsWith("lock/")) AddLock(TxnLock.Parser.ParseFrom(value));
+            else if (kind.StartsWith("lock/") || kind.StartsWith("span-lock/")) AddLock(TxnLock.Parser.ParseFrom(value));
             else if (kind.StartsWith("finished/")) RememberFinished(FinishedTxn.Parser.ParseFrom(value));
             else if (kind.StartsWith("floor/")) RememberFloor(ReadFloor.Parser.ParseFrom(value));
             else if (kind.SequenceEqual("floor-low")) _floorLow = TxnWire.ToStorage(Kv.Proto.V1.Timestamp.Parser.ParseFrom(value));
@@ -50,7 +52,7 @@ public sealed partial class RangeTxnTable
     }
 
     /// <summary>Locks held on the range's keys right now.</summary>
-    public int LockCount => _locks.Values.Sum(l => l.Count);
+    public int LockCount => _locks.Values.Sum(l => l.Count) + _spanLocks.Count;
 
     /// <summary>Records of transactions whose home key is in the range.</summary>
     public int RecordCount => _records.Count;
@@ -61,7 +63,16 @@ public sealed partial class RangeTxnTable
 
     /// <summary>Every lock held in the range, oldest stage first: for the sweeper.</summary>
     public IReadOnlyList<TxnLock> AllLocks() =>
-        _locks.Values.SelectMany(l => l).OrderBy(l => TxnWire.ToStorage(l.StagedAt)).ToList();
+        _locks.Values.SelectMany(l => l).Concat(_spanLocks).OrderBy(l => TxnWire.ToStorage(l.StagedAt)).ToList();
+
+    /// <summary>The span read locks whose span holds <paramref name="key"/>.</summary>
+    public IEnumerable<TxnLock> SpanLocksCovering(ReadOnlySpan<byte> key)
+    {
+        var found = new List<TxnLock>();
+        foreach (var held in _spanLocks)
+            if (key.SequenceCompareTo(held.Key.Span) >= 0 && (held.SpanEnd.IsEmpty || key.SequenceCompareTo(held.SpanEnd.Span) < 0)) found.Add(held);
+        return found;
+    }
 
     /// <summary>The record of a transaction homed here, or null.</summary>
     public TxnRecord? RecordOf(ByteString txnId) => _records.GetValueOrDefault(TxnWire.Hex(txnId));
@@ -78,6 +89,12 @@ public sealed partial class RangeTxnTable
 
     private void AddLock(TxnLock held)
     {
+        if (held.Span)
+        {
+            _spanLocks.RemoveAll(l => l.TxnId.Equals(held.TxnId) && l.Key.Equals(held.Key));
+            _spanLocks.Add(held);
+            return;
+        }
         string key = TxnWire.Hex(held.Key);
         if (!_locks.TryGetValue(key, out var list)) _locks[key] = list = [];
         list.RemoveAll(l => l.TxnId.Equals(held.TxnId));
@@ -99,19 +116,29 @@ public sealed partial class RangeTxnTable
     private void PutLock(WriteBatch batch, TxnLock held)
     {
         AddLock(held);
-        _meta.Put(batch, TxnStateKeys.Lock(_rangeId, TxnWire.Hex(held.Key), TxnWire.Hex(held.TxnId)), held.ToByteArray());
+        _meta.Put(batch, LockKey(held), held.ToByteArray());
     }
+
+    private string LockKey(TxnLock held) => held.Span
+        ? TxnStateKeys.SpanLock(_rangeId, TxnWire.Hex(held.Key), TxnWire.Hex(held.TxnId))
+        : TxnStateKeys.Lock(_rangeId, TxnWire.Hex(held.Key), TxnWire.Hex(held.TxnId));
 
     private void DeleteLock(WriteBatch batch, TxnLock held)
     {
         string key = TxnWire.Hex(held.Key);
+        if (held.Span)
+        {
+            _spanLocks.RemoveAll(l => l.TxnId.Equals(held.TxnId) && l.Key.Equals(held.Key));
+            _meta.Delete(batch, LockKey(held));
+            return;
+        }
         if (_locks.TryGetValue(key, out var list))
         {
             list.RemoveAll(l => l.TxnId.Equals(held.TxnId));
             if (list.Count == 0) _locks.Remove(key);
         }
         _stagedValues.Remove((key, TxnWire.Hex(held.TxnId)));
-        _meta.Delete(batch, TxnStateKeys.Lock(_rangeId, key, TxnWire.Hex(held.TxnId)));
+        _meta.Delete(batch, LockKey(held));
     }
 
     private void PutFinished(WriteBatch batch, ByteString txnId, bool committed, StorageTimestamp at)
@@ -128,6 +155,13 @@ public sealed partial class RangeTxnTable
         var raised = new ReadFloor { Key = key, Floor = TxnWire.ToWire(floor) };
         RememberFloor(raised);
         _meta.Put(batch, TxnStateKeys.Floor(_rangeId, hex), raised.ToByteArray());
+    }
+
+    private void RaiseFloorLow(WriteBatch batch, StorageTimestamp floor)
+    {
+        if (floor <= _floorLow) return;
+        _floorLow = floor;
+        _meta.Put(batch, TxnStateKeys.FloorLow(_rangeId), TxnWire.ToWire(_floorLow).ToByteArray());
     }
 
     private StorageTimestamp FloorOf(ByteString key) =>

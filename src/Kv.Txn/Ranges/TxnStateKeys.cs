@@ -12,6 +12,8 @@ internal static class TxnStateKeys
 
     public static string Lock(ulong rangeId, string keyHex, string txnHex) => $"{Prefix(rangeId)}lock/{keyHex}/{txnHex}";
 
+    public static string SpanLock(ulong rangeId, string startHex, string txnHex) => $"{Prefix(rangeId)}span-lock/{startHex}/{txnHex}";
+
     public static string Finished(ulong rangeId, string txnHex) => $"{Prefix(rangeId)}finished/{txnHex}";
 
     public static string Floor(ulong rangeId, string keyHex) => $"{Prefix(rangeId)}floor/{keyHex}";

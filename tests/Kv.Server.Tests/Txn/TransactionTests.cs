@@ -106,4 +106,32 @@ public sealed class TransactionTests
         Assert.Null(second);
         Assert.Equal("on", (await cluster.GetAsync("zoe")).Value.ToStringUtf8());
     }
+
+    [Theory(Timeout = 90_000)]
+    [MemberData(nameof(Protocols))]
+    public async Task Scan_AcrossRanges_AndAPhantomInsertedAfterIt_AbortsTheCommit(Wire.CommitProtocol protocol)
+    {
+        await using var cluster = await SplitClusterAsync(["m"]);
+        foreach (var key in new[] { "item-a", "item-b", "item-x" }) await cluster.PutAsync(key, "1");
+        await cluster.PutAsync("zz-other", "1"); // outside the scanned span
+
+        var counting = await TxnDriver.BeginAsync(cluster);
+        var items = await counting.ScanAsync("item-", "item.");
+        Assert.Equal(["item-a", "item-b", "item-x"], items.Select(i => i.Key));
+        counting.Put("count", items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await cluster.PutAsync("item-c", "1"); // a phantom: the count would be stale
+        Assert.Null(await counting.CommitAsync(protocol));
+        Assert.False((await cluster.GetAsync("count")).Found);
+
+        // A write outside the span does not disturb a second attempt.
+        var again = await TxnDriver.BeginAsync(cluster);
+        var now = await again.ScanAsync("item-", "item.");
+        Assert.Equal(4, now.Count);
+        again.Put("count", "4");
+        await cluster.PutAsync("zz-other", "2");
+        Assert.NotNull(await again.CommitAsync(protocol));
+        Assert.Equal("4", (await cluster.GetAsync("count")).Value.ToStringUtf8());
+        // The span lock is gone: a plain write into the span goes through.
+        await cluster.PutAsync("item-d", "1");
+    }
 }

@@ -14,6 +14,7 @@ internal sealed class TxnDriver
     private readonly InProcessCluster _cluster;
     private readonly Dictionary<string, Wire.TxnReadDependency> _reads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Wire.TxnWrite> _writes = new(StringComparer.Ordinal);
+    private readonly List<Wire.TxnSpanRead> _spans = [];
 
     private TxnDriver(InProcessCluster cluster, Wire.Timestamp readTimestamp)
     {
@@ -40,6 +41,29 @@ internal sealed class TxnDriver
         return read.Found ? read.Value.ToStringUtf8() : null;
     }
 
+    /// <summary>Scans [start, end) page by page at the read timestamp (not merging its own writes), recording the span and every key.</summary>
+    public async Task<List<(string Key, string Value)>> ScanAsync(string start, string end)
+    {
+        var found = new List<(string, string)>();
+        var request = new Wire.TxnScanRequest
+        {
+            StartKey = ByteString.CopyFromUtf8(start), EndKey = ByteString.CopyFromUtf8(end), ReadTimestamp = ReadTimestamp, Limit = 2,
+        };
+        _spans.Add(new Wire.TxnSpanRead { StartKey = request.StartKey, EndKey = request.EndKey });
+        while (true)
+        {
+            var page = await AtAnyNodeAsync(id => _cluster.Txn(id).ScanAsync(request, deadline: DateTime.UtcNow.AddSeconds(5)).ResponseAsync);
+            foreach (var entry in page.Entries)
+            {
+                found.Add((entry.Key.ToStringUtf8(), entry.Value.ToStringUtf8()));
+                _reads[entry.Key.ToStringUtf8()] = new Wire.TxnReadDependency { Key = entry.Key, Version = entry.Version };
+            }
+            if (page.ResumeKey.IsEmpty) return found;
+            request = request.Clone();
+            request.StartKey = page.ResumeKey;
+        }
+    }
+
     public void Put(string key, string value) =>
         _writes[key] = new Wire.TxnWrite { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value) };
 
@@ -50,6 +74,7 @@ internal sealed class TxnDriver
         var request = new Wire.CommitTransactionRequest { TxnId = TxnId, ReadTimestamp = ReadTimestamp, Protocol = protocol };
         request.Writes.AddRange(_writes.Values);
         request.Reads.AddRange(_reads.Values);
+        request.SpanReads.AddRange(_spans);
         return request;
     }
 
@@ -68,7 +93,11 @@ internal sealed class TxnDriver
         }
     }
 
-    private async Task<Wire.TxnReadResponse> ReadAtAnyNodeAsync(string key)
+    private Task<Wire.TxnReadResponse> ReadAtAnyNodeAsync(string key) =>
+        AtAnyNodeAsync(id => _cluster.Txn(id).ReadAsync(new Wire.TxnReadRequest { Key = ByteString.CopyFromUtf8(key), ReadTimestamp = ReadTimestamp },
+            deadline: DateTime.UtcNow.AddSeconds(5)).ResponseAsync);
+
+    private async Task<T> AtAnyNodeAsync<T>(Func<int, Task<T>> call)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
@@ -77,8 +106,7 @@ internal sealed class TxnDriver
             {
                 try
                 {
-                    return await _cluster.Txn(id).ReadAsync(new Wire.TxnReadRequest { Key = ByteString.CopyFromUtf8(key), ReadTimestamp = ReadTimestamp },
-                        deadline: DateTime.UtcNow.AddSeconds(5));
+                    return await call(id);
                 }
                 catch (RpcException e) when (DateTime.UtcNow < deadline && e.StatusCode is StatusCode.FailedPrecondition or StatusCode.Unavailable or StatusCode.DeadlineExceeded)
                 {
