@@ -27,10 +27,10 @@ internal sealed class TxnDriver
 
     public ByteString TxnId { get; }
 
-    public static async Task<TxnDriver> BeginAsync(InProcessCluster cluster, int node = 1)
+    public static async Task<TxnDriver> BeginAsync(InProcessCluster cluster, int node = 1, bool omitReadsFromCommit = false)
     {
-        var begin = await cluster.Txn(node).BeginAsync(new Wire.BeginTransactionRequest());
-        return new TxnDriver(cluster, begin.ReadTimestamp);
+        var begin = await cluster.Txn(node).BeginAsync(new Wire.BeginTransactionRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
+        return new TxnDriver(cluster, begin.ReadTimestamp) { OmitReadsFromCommit = omitReadsFromCommit };
     }
 
     public async Task<string?> GetAsync(string key)
@@ -69,11 +69,17 @@ internal sealed class TxnDriver
 
     public void Delete(string key) => _writes[key] = new Wire.TxnWrite { Key = ByteString.CopyFromUtf8(key), Delete = true };
 
+    /// <summary>
+    /// Test of the checkers: the commit omits what the transaction read, so nothing validates its reads — a
+    /// deliberately broken isolation check that a history checker must catch.
+    /// </summary>
+    public bool OmitReadsFromCommit { get; init; }
+
     public Wire.CommitTransactionRequest CommitRequest(Wire.CommitProtocol protocol)
     {
         var request = new Wire.CommitTransactionRequest { TxnId = TxnId, ReadTimestamp = ReadTimestamp, Protocol = protocol };
         request.Writes.AddRange(_writes.Values);
-        request.Reads.AddRange(_reads.Values);
+        if (!OmitReadsFromCommit) request.Reads.AddRange(_reads.Values);
         request.SpanReads.AddRange(_spans);
         return request;
     }
