@@ -40,7 +40,26 @@ internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, IT
             case TxnStatus.Staging:
                 return await RecoverStagingAsync(record, found, cancellationToken).ConfigureAwait(false);
             default:
-                return await AbortAsync(found, [found.Key], cancellationToken).ConfigureAwait(false);
+            {
+                // No record: abort — but only if there still is none. The manifest may have been chosen since the
+                // query, and a STAGING record may be implicitly committed: then recover it by the rules for STAGING.
+                var abort = await publisher.RecordAsync(new TxnRecordOp
+                {
+                    Kind = TxnRecordOp.Types.Kind.Abort, TxnId = found.TxnId, HomeKey = found.HomeKey, OnlyIfAbsent = true,
+                }, cancellationToken).ConfigureAwait(false);
+                switch (abort.Record.Status)
+                {
+                    case TxnStatus.Staging:
+                        return await RecoverStagingAsync(abort.Record, found, cancellationToken).ConfigureAwait(false);
+                    case TxnStatus.Committed:
+                        await CommitAsync(abort.Record, cancellationToken).ConfigureAwait(false);
+                        return true;
+                    default:
+                        await publisher.ResolveAsync(found.TxnId, commit: false, StorageTimestamp.Zero, Union(abort.Record.Keys, found.Key), cancellationToken)
+                            .ConfigureAwait(false);
+                        return true;
+                }
+            }
         }
     }
 
@@ -89,6 +108,10 @@ internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, IT
         return await AbortAsync(found, Union(record.Keys, found.Key), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Aborts after the STAGING rules found a key the transaction never locked — and made sure it never will — so it
+    /// cannot be implicitly committed: ABORT may replace STAGING (unless a racing recovery committed it first).
+    /// </summary>
     private async Task<bool> AbortAsync(TxnLock found, IReadOnlyList<ByteString> keys, CancellationToken cancellationToken)
     {
         var abort = await publisher.RecordAsync(Op(TxnRecordOp.Types.Kind.Abort, found), cancellationToken).ConfigureAwait(false);

@@ -37,6 +37,7 @@ public sealed partial class RangeTxnTable
             case TxnRecordOp.Types.Kind.Abort:
                 if (existing?.Status == TxnStatus.Committed) return Answer(existing, ok: false, "the transaction is committed");
                 if (existing?.Status == TxnStatus.Aborted) return Answer(existing, ok: true);
+                if (existing is not null && op.OnlyIfAbsent) return Answer(existing, ok: false, "the record exists; recover it by its status");
                 return Answer(Write(batch, existing is null ? op : Carry(existing, op), TxnStatus.Aborted, now), ok: true);
             case TxnRecordOp.Types.Kind.Forget:
                 if (existing is not null && existing.Status != TxnStatus.Staging) DeleteRecord(batch, TxnWire.Hex(existing.TxnId));
