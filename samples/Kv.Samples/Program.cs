@@ -24,7 +24,36 @@ try
         Console.WriteLine($"  {e.KeyString} = {e.ValueString}");
 
     Console.WriteLine($"delete sample/greeting: existed = {await kv.DeleteAsync("sample/greeting", cts.Token)}");
+
+    // A transfer between two accounts, atomic and serializable: run again by the client if it conflicts.
+    await kv.PutAsync("sample/accounts/alice", "100", cts.Token);
+    await kv.PutAsync("sample/accounts/bob", "50", cts.Token);
+    int moved = await kv.RunTransactionAsync(async tx =>
+    {
+        int alice = int.Parse(await tx.GetStringAsync("sample/accounts/alice", cts.Token) ?? "0");
+        int bob = int.Parse(await tx.GetStringAsync("sample/accounts/bob", cts.Token) ?? "0");
+        int amount = Math.Min(30, alice);           // never overdraw
+        await tx.PutAsync("sample/accounts/alice", (alice - amount).ToString(), cts.Token);
+        await tx.PutAsync("sample/accounts/bob", (bob + amount).ToString(), cts.Token);
+        return amount;
+    }, new KvTransactionOptions { Protocol = KvCommitProtocol.Paxos }, cts.Token);
+    Console.WriteLine($"transferred {moved}: alice = {await kv.GetStringAsync("sample/accounts/alice", cts.Token)}, "
+        + $"bob = {await kv.GetStringAsync("sample/accounts/bob", cts.Token)}");
+
+    // The explicit form: begin, read, write, commit; on a conflict, begin again.
+    await using (var tx = await kv.BeginTransactionAsync(cancellationToken: cts.Token))
+    {
+        string? note = await tx.GetStringAsync("sample/accounts/note", cts.Token);
+        await tx.PutAsync("sample/accounts/note", note is null ? "audited once" : note + ", again", cts.Token);
+        KvVersion committedAt = await tx.CommitAsync(cts.Token);
+        Console.WriteLine($"note committed at {committedAt}");
+    }
     return 0;
+}
+catch (KvTransactionOutcomeUnknownException e)
+{
+    Console.Error.WriteLine($"{e.Code}: {e.Message} (read the accounts to see whether it committed)");
+    return 1;
 }
 catch (KvException e)
 {

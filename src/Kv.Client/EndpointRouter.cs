@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Grpc.Net.Client;
 using Stub = global::Kv.Proto.V1.Kv.KvClient;
+using TxnStub = global::Kv.Proto.V1.Transactions.TransactionsClient;
 
 namespace Kv.Client;
 
@@ -14,7 +15,7 @@ internal sealed class EndpointRouter : IDisposable
 {
     private readonly string[] _seeds;
     private readonly KvClientOptions _options;
-    private readonly ConcurrentDictionary<string, (GrpcChannel Channel, Stub Stub)> _channels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (GrpcChannel Channel, Stub Stub, TxnStub TxnStub)> _channels = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _deadUntilMs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ulong, string> _leaderByRange = new();
     private volatile string? _leader;
@@ -116,10 +117,13 @@ internal sealed class EndpointRouter : IDisposable
     /// <summary>The stub over the (shared, lazily created) channel of <paramref name="endpoint"/>.</summary>
     public Stub Stub(string endpoint) => Entry(endpoint).Stub;
 
+    /// <summary>The transactions stub over the (shared, lazily created) channel of <paramref name="endpoint"/>.</summary>
+    public TxnStub TxnStub(string endpoint) => Entry(endpoint).TxnStub;
+
     /// <summary>The (shared, lazily created) channel of <paramref name="endpoint"/>.</summary>
     public GrpcChannel Channel(string endpoint) => Entry(endpoint).Channel;
 
-    private (GrpcChannel Channel, Stub Stub) Entry(string endpoint)
+    private (GrpcChannel Channel, Stub Stub, TxnStub TxnStub) Entry(string endpoint)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return _channels.GetOrAdd(endpoint, static (e, options) =>
@@ -139,7 +143,7 @@ internal sealed class EndpointRouter : IDisposable
                 MaxReceiveMessageSize = options.ReceiveMessageBytesMax,
                 ThrowOperationCanceledOnCancellation = true,
             });
-            return (channel, new Stub(channel));
+            return (channel, new Stub(channel), new TxnStub(channel));
         }, _options);
     }
 
@@ -163,7 +167,7 @@ internal sealed class EndpointRouter : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        foreach (var (_, (channel, _)) in _channels) channel.Dispose();
+        foreach (var (_, (channel, _, _)) in _channels) channel.Dispose();
         _channels.Clear();
     }
 }

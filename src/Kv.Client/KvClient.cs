@@ -20,6 +20,8 @@ namespace Kv.Client;
 /// <remarks>
 /// Retried: UNAVAILABLE and NotLeader for every operation (writes with the same write id), DEADLINE_EXCEEDED for
 /// reads only. Never retried: INVALID_ARGUMENT (<see cref="KvInvalidArgumentException"/>) and other errors.
+/// Transactions: <see cref="BeginTransactionAsync"/> and <see cref="RunTransactionAsync(Func{KvTransaction, Task}, CancellationToken)"/>;
+/// a transaction's reads are routed and retried like Get, its commit is retried only when it was not sent.
 /// </remarks>
 public sealed partial class KvClient : IAsyncDisposable
 {
@@ -261,7 +263,7 @@ public sealed partial class KvClient : IAsyncDisposable
 
     // ---------------------------------------------------------------- machinery
 
-    private const long ScanDefaultPage = 1_000;
+    internal const long ScanDefaultPage = 1_000;
 
     /// <summary>
     /// Runs a write on a free write lane with one write id for all its attempts: a new sequence of that lane's client
@@ -292,8 +294,19 @@ public sealed partial class KvClient : IAsyncDisposable
     /// <summary>
     /// As above, routed by <paramref name="routingKey"/>: to the cached leader of the range holding it when known.
     /// </summary>
-    internal async Task<T> InvokeAsync<T>(
-        string operation, bool idempotent, ReadOnlyMemory<byte>? routingKey, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken)
+    internal Task<T> InvokeAsync<T>(
+        string operation, bool idempotent, ReadOnlyMemory<byte>? routingKey, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken) =>
+        InvokeCoreAsync(operation, idempotent, routingKey, (endpoint, callOptions) => call(_router.Stub(endpoint), callOptions),
+            (e, endpoint) => Classify(e, operation, endpoint, idempotent, routingKey), cancellationToken);
+
+    /// <summary>
+    /// The retry loop under every call: each attempt at the endpoint <see cref="Route"/> picks, with the per-call
+    /// timeout, under the overall deadline; <paramref name="classify"/> turns a failed attempt into a
+    /// <see cref="RetryableAttemptException"/> (retried) or the final error.
+    /// </summary>
+    private async Task<T> InvokeCoreAsync<T>(
+        string operation, bool idempotent, ReadOnlyMemory<byte>? routingKey, Func<string, CallOptions, Task<T>> call,
+        Func<RpcException, string, Exception> classify, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         using var overall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -306,11 +319,11 @@ public sealed partial class KvClient : IAsyncDisposable
                 var callOptions = new CallOptions(deadline: DateTime.UtcNow + _options.PerCallTimeout, cancellationToken: token);
                 try
                 {
-                    return await call(_router.Stub(endpoint), callOptions).ConfigureAwait(false);
+                    return await call(endpoint, callOptions).ConfigureAwait(false);
                 }
                 catch (RpcException e)
                 {
-                    throw Classify(e, operation, endpoint, idempotent, routingKey);
+                    throw classify(e, endpoint);
                 }
             }, overall.Token).ConfigureAwait(false);
         }
@@ -418,6 +431,8 @@ public sealed partial class KvClient : IAsyncDisposable
                     _router.Advance();
                     return new RetryableAttemptException(operation, endpoint, immediate: false, error);
                 }
+            case StatusCode.Aborted when status?.GetDetail<Wire.TxnConflict>() is not null:
+                return Conflict(e, status);
             case StatusCode.DataLoss when idempotent:
                 _router.NotLeader(endpoint);
                 _router.Advance();
@@ -438,9 +453,9 @@ public sealed partial class KvClient : IAsyncDisposable
         }
     }
 
-    private static KvVersion ToVersion(Wire.Timestamp? t) => t is null ? default : new KvVersion(t.WallNanos, t.Logical);
+    internal static KvVersion ToVersion(Wire.Timestamp? t) => t is null ? default : new KvVersion(t.WallNanos, t.Logical);
 
-    private static byte[] Utf8(string s)
+    internal static byte[] Utf8(string s)
     {
         ArgumentNullException.ThrowIfNull(s);
         return Encoding.UTF8.GetBytes(s);

@@ -32,6 +32,18 @@ public enum KvErrorCode
 
     /// <summary>A server-side failure; report it.</summary>
     Internal,
+
+    /// <summary>
+    /// A transaction did not commit because of a conflict with another one (<see cref="KvTransactionConflictException"/>).
+    /// Retryable: run the whole transaction again (<see cref="KvClient.RunTransactionAsync(Func{KvTransaction, Task}, CancellationToken)"/> does).
+    /// </summary>
+    TransactionConflict,
+
+    /// <summary>
+    /// A transaction's commit was sent but its outcome could not be learnt: it may have committed
+    /// (<see cref="KvTransactionOutcomeUnknownException"/>). Not retryable blindly; read its keys to find out.
+    /// </summary>
+    TransactionOutcomeUnknown,
 }
 
 /// <summary>A Kv request that failed. <see cref="Code"/> says why; the message says what to do.</summary>
@@ -99,4 +111,96 @@ public sealed class KvUnavailableException : KvException
 
     /// <summary>Creates the exception with a message.</summary>
     public KvUnavailableException(string message) : this(message, null) { }
+}
+
+/// <summary>
+/// A transaction was aborted by a conflict (a key it read changed before it committed, or another transaction held
+/// a key it writes). Nothing it wrote was applied. Retryable: run the whole transaction again with a new
+/// <see cref="KvClient.BeginTransactionAsync(KvTransactionOptions?, CancellationToken)"/>;
+/// <see cref="KvClient.RunTransactionAsync(Func{KvTransaction, Task}, CancellationToken)"/> does it for you and throws this
+/// only when <see cref="KvTransactionOptions.MaxAttempts"/> attempts all conflicted.
+/// </summary>
+public sealed class KvTransactionConflictException : KvException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="reason">Why the transaction aborted, as the server said.</param>
+    /// <param name="key">The key that caused the abort; empty when none was named.</param>
+    /// <param name="conflictingTransactionId">The id of the transaction that held the key; empty when none.</param>
+    /// <param name="attempts">How many times the transaction was run (1 for a single commit).</param>
+    /// <param name="innerException">The cause.</param>
+    public KvTransactionConflictException(string reason, ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> conflictingTransactionId, int attempts,
+        Exception? innerException = null)
+        : base(KvErrorCode.TransactionConflict, Describe(reason, key, attempts), innerException)
+    {
+        Reason = reason;
+        Key = key;
+        ConflictingTransactionId = conflictingTransactionId;
+        Attempts = attempts;
+    }
+
+    /// <summary>Creates the exception without details.</summary>
+    public KvTransactionConflictException() : this("conflict", default, default, 1) { }
+
+    /// <summary>Creates the exception with a message as its reason.</summary>
+    public KvTransactionConflictException(string message) : this(message, default, default, 1) { }
+
+    /// <summary>Creates the exception with a message as its reason and a cause.</summary>
+    public KvTransactionConflictException(string message, Exception innerException) : this(message, default, default, 1, innerException) { }
+
+    /// <summary>Why the (last) attempt aborted, as the server said.</summary>
+    public string Reason { get; }
+
+    /// <summary>The key that caused the (last) abort; empty when the server named none.</summary>
+    public ReadOnlyMemory<byte> Key { get; }
+
+    /// <summary>The id of the transaction that held <see cref="Key"/>; empty when none did.</summary>
+    public ReadOnlyMemory<byte> ConflictingTransactionId { get; }
+
+    /// <summary>How many attempts conflicted: 1 from <see cref="KvTransaction.CommitAsync"/>, up to the limit from RunTransactionAsync.</summary>
+    public int Attempts { get; }
+
+    /// <summary>The same conflict, counted as the last of <paramref name="attempts"/> attempts.</summary>
+    internal KvTransactionConflictException AfterAttempts(int attempts) =>
+        new(Reason, Key, ConflictingTransactionId, attempts, this);
+
+    private static string Describe(string reason, ReadOnlyMemory<byte> key, int attempts)
+    {
+        string on = key.IsEmpty ? "" : $" on key {KeyText(key.Span)}";
+        string after = attempts > 1 ? $"all {attempts} attempts conflicted; the last: " : "";
+        return $"The transaction was aborted: {after}{reason}{on}. Nothing was written; run the whole transaction again"
+            + (attempts > 1 ? " later, or raise KvTransactionOptions.MaxAttempts if contention on the key is expected." : ".");
+    }
+
+    /// <summary>The key as text when it is printable UTF-8, else as hex.</summary>
+    internal static string KeyText(ReadOnlySpan<byte> key)
+    {
+        foreach (byte b in key)
+            if (b < 0x20 || b == 0x7F) return "0x" + Convert.ToHexString(key);
+        try
+        {
+            return "'" + new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(key) + "'";
+        }
+        catch (ArgumentException)
+        {
+            return "0x" + Convert.ToHexString(key);
+        }
+    }
+}
+
+/// <summary>
+/// A transaction's commit reached (or may have reached) the cluster, but its outcome could not be learnt: it may
+/// have committed, or not. It is all-or-nothing either way. Never retried automatically: read the keys it wrote to
+/// find out, then decide. <see cref="KvException.WriteMayHaveApplied"/> is true.
+/// </summary>
+public sealed class KvTransactionOutcomeUnknownException : KvException
+{
+    /// <summary>Creates the exception.</summary>
+    public KvTransactionOutcomeUnknownException(string message, Exception? innerException = null)
+        : base(KvErrorCode.TransactionOutcomeUnknown, message, innerException) => WriteMayHaveApplied = true;
+
+    /// <summary>Creates the exception with a default message.</summary>
+    public KvTransactionOutcomeUnknownException() : this("The transaction's outcome is unknown; it may have committed.") { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public KvTransactionOutcomeUnknownException(string message) : this(message, null) { }
 }

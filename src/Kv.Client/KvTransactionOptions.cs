@@ -1,0 +1,62 @@
+namespace Kv.Client;
+
+/// <summary>How a transaction's commit decision is made. Both stage the writes in every range they touch through its Paxos log.</summary>
+public enum KvCommitProtocol
+{
+    /// <summary>The cluster's default (the node's <c>TxnCommitProtocol</c> setting; Paxos commit unless changed).</summary>
+    Default,
+
+    /// <summary>
+    /// Paxos commit: the decision is a manifest in the Paxos log of the transaction's home range, written in parallel
+    /// with the stages. Nobody waits for a crashed coordinator.
+    /// </summary>
+    Paxos,
+
+    /// <summary>
+    /// Classic two-phase commit (the baseline): the coordinating node logs the decision after every range is
+    /// prepared. If it dies in between, the prepared keys wait for it to return.
+    /// </summary>
+    TwoPhase,
+}
+
+/// <summary>
+/// Settings of a transaction (<see cref="KvClient.BeginTransactionAsync(KvTransactionOptions?, CancellationToken)"/>) or of
+/// a retried transaction body (<see cref="KvClient.RunTransactionAsync(Func{KvTransaction, Task}, KvTransactionOptions?, CancellationToken)"/>).
+/// </summary>
+public sealed record KvTransactionOptions
+{
+    /// <summary>How the commit is decided. Default: the cluster's default.</summary>
+    public KvCommitProtocol Protocol { get; init; } = KvCommitProtocol.Default;
+
+    /// <summary>
+    /// RunTransactionAsync only: how many times the body may run when its commits conflict (the first run included),
+    /// 1 to 1,000. Default 10. When all conflict, <see cref="KvTransactionConflictException"/> is thrown.
+    /// </summary>
+    public int MaxAttempts { get; init; } = 10;
+
+    /// <summary>
+    /// RunTransactionAsync only: the backoff before the second attempt; it doubles per attempt, with jitter, up to
+    /// <see cref="RetryBackoffMax"/>. Default 10 ms.
+    /// </summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>RunTransactionAsync only: the largest backoff between attempts. Default 1 s.</summary>
+    public TimeSpan RetryBackoffMax { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long one attempt may take, from its begin to the end of its commit (the body's own work included); null
+    /// (the default) for no limit beyond each call's <see cref="KvClientOptions.OverallDeadline"/>. When it passes, the
+    /// transaction's calls fail with <see cref="KvException"/> <see cref="KvErrorCode.DeadlineExceeded"/> (not retried),
+    /// or, during the commit, with <see cref="KvTransactionOutcomeUnknownException"/>.
+    /// </summary>
+    public TimeSpan? AttemptTimeout { get; init; }
+
+    internal void Validate()
+    {
+        if (!Enum.IsDefined(Protocol)) throw new ArgumentOutOfRangeException(nameof(Protocol), Protocol, "Unknown commit protocol.");
+        if (MaxAttempts is < 1 or > 1_000) throw new ArgumentOutOfRangeException(nameof(MaxAttempts), MaxAttempts, "Must be 1 to 1,000.");
+        if (RetryBackoff < TimeSpan.Zero || RetryBackoffMax < RetryBackoff)
+            throw new ArgumentOutOfRangeException(nameof(RetryBackoff), RetryBackoff, "Must be 0 or more and at most RetryBackoffMax.");
+        if (AttemptTimeout is { } t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(AttemptTimeout), t, "Must be positive (or null for none).");
+    }
+}
