@@ -75,7 +75,7 @@ public sealed class KvTransactionCrossRangeTests : IAsyncLifetime
         Assert.Equal("150", await client.GetStringAsync(Right));
     }
 
-    [Fact(Timeout = 90_000, Skip = KvTransactionTests.ScanUnimplemented)]
+    [Fact(Timeout = 90_000)]
     public async Task ScanAcrossTwoRanges_IsOneSnapshot_WithBufferedWrites()
     {
         await using var client = ClusterFixture.NewClient(_cluster.Endpoints);

@@ -7,10 +7,6 @@ namespace Kv.Client.Tests;
 [Collection(ClusterCollection.Name)]
 public sealed class KvTransactionTests(ClusterFixture cluster, ITestOutputHelper output)
 {
-    /// <summary>Why the scan tests are skipped: the server's Transactions.Scan answered UNIMPLEMENTED (see the report of 7ad85ff).</summary>
-    internal const string ScanUnimplemented =
-        "Transactions.Scan answers UNIMPLEMENTED on the server (TransactionsService has no Scan override as of 7ad85ff); remove this Skip when it lands.";
-
     private static string Unique(string name) => $"txn-{name}/{Guid.NewGuid():N}";
 
     [Fact(Timeout = 30_000)]
@@ -408,7 +404,7 @@ public sealed class KvTransactionTests(ClusterFixture cluster, ITestOutputHelper
         await Assert.ThrowsAsync<KvTransactionConflictException>(() => tx.CommitAsync());
     }
 
-    [Fact(Timeout = 30_000, Skip = ScanUnimplemented)]
+    [Fact(Timeout = 30_000)]
     public async Task Scan_IsOneSnapshot_AndMergesBufferedPutsAndDeletes()
     {
         await using var client = ClusterFixture.NewClient(cluster.Endpoints);
@@ -437,7 +433,7 @@ public sealed class KvTransactionTests(ClusterFixture cluster, ITestOutputHelper
     }
 
     /// <summary>The commit checks the scanned span: a key that appeared in it (a phantom) or changed in it since the read timestamp aborts the transaction.</summary>
-    [Theory(Timeout = 30_000, Skip = ScanUnimplemented)]
+    [Theory(Timeout = 30_000)]
     [InlineData("b", "a phantom appears")]
     [InlineData("a", "a scanned key changes")]
     public async Task Scan_AKeyAppearingOrChangingInTheSpan_FailsTheCommit(string writtenKey, string what)

@@ -122,7 +122,7 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
 
     /// <inheritdoc />
     public override Task<Wire.CommitTransactionResponse> Commit(Wire.CommitTransactionRequest request, ServerCallContext context) =>
-        ServeAsync(context, async ct =>
+        ServeAsync(context, ambiguous: true, async ct =>
         {
             _validate.Commit(request);
             var outcome = await _coordinator.CommitAsync(request, ct).ConfigureAwait(false);
@@ -140,7 +140,13 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
             throw status.ToRpcException();
         });
 
-    private async Task<T> ServeAsync<T>(ServerCallContext context, Func<CancellationToken, Task<T>> body)
+    private Task<T> ServeAsync<T>(ServerCallContext context, Func<CancellationToken, Task<T>> body) => ServeAsync(context, ambiguous: false, body);
+
+    /// <summary>
+    /// Runs a call and turns failures into statuses. <paramref name="ambiguous"/>: a failure may come after the
+    /// call changed something (a commit partly staged), so an unexpected one is UNKNOWN, not a plain "retry".
+    /// </summary>
+    private async Task<T> ServeAsync<T>(ServerCallContext context, bool ambiguous, Func<CancellationToken, Task<T>> body)
     {
         try
         {
@@ -166,7 +172,9 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
         catch (Exception e)
         {
             _logger.LogWarning(e, "Transaction call failed");
-            throw KvErrors.Plain(StatusCode.Unavailable, $"The transaction call failed ({e.GetType().Name}: {e.Message}); retry.");
+            throw ambiguous
+                ? KvErrors.Plain(StatusCode.Unknown, $"The commit failed ({e.GetType().Name}: {e.Message}); its outcome is unknown: read its keys to find out.")
+                : KvErrors.Plain(StatusCode.Unavailable, $"The transaction call failed ({e.GetType().Name}: {e.Message}); retry.");
         }
     }
 }

@@ -61,8 +61,7 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
             return CommitOutcome.Committed(commitTs);
         }
         var why = refused ?? manifestResult!;
-        var conflict = why.Txn?.ConflictingLock;
-        return await AbortAsync(plan, keys, commitTs, why.Txn?.Reason is { Length: > 0 } r ? r : why.Error, conflict, null).ConfigureAwait(false);
+        return await AbortAsync(plan, keys, commitTs, why.Txn?.Reason is { Length: > 0 } r ? r : why.Error, why.Txn, null).ConfigureAwait(false);
     }
 
     private async Task FinishCommitAsync(CommitPlan plan, IReadOnlyList<ByteString> keys, StorageTimestamp commitTs, CancellationToken cancellationToken)
@@ -89,8 +88,10 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
     /// saw every stage chosen). Read-only transactions have no record: their locks are simply dropped.
     /// </summary>
     private async Task<CommitOutcome> AbortAsync(CommitPlan plan, IReadOnlyList<ByteString> keys, StorageTimestamp commitTs, string reason,
-        TxnLock? conflict, Exception? failure)
+        TxnCommandResult? refusal, Exception? failure)
     {
+        var conflict = refusal?.ConflictingLock;
+        var conflictKey = refusal is { Key.IsEmpty: false } ? refusal.Key : null;
         var ct = background.Stopping;
         if (plan.HasWrites)
         {
@@ -112,7 +113,7 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
         }
         // The ABORTED record stays for the retention period: a late duplicate of the manifest must find it.
         background.Start("abort", c => publisher.ResolveAsync(plan.TxnIdBytes, commit: false, commitTs, keys, c));
-        return new CommitOutcome(CommitStatus.Conflict, StorageTimestamp.Zero, reason, conflict?.Key, conflict?.TxnId);
+        return new CommitOutcome(CommitStatus.Conflict, StorageTimestamp.Zero, reason, conflictKey ?? conflict?.Key, conflict?.TxnId);
     }
 
     private static TxnRecordOp Forget(CommitPlan plan) =>

@@ -51,8 +51,9 @@ internal sealed class TwoPhaseCommit(ulong nodeId, RangeFanOut fanOut, TxnPublis
             });
             if (commit) return CommitOutcome.Committed(commitTs);
             var conflict = refused?.Txn?.ConflictingLock;
+            var conflictKey = refused?.Txn is { Key.IsEmpty: false } t ? t.Key : null;
             string reason = refused?.Txn?.Reason is { Length: > 0 } r ? r : refused?.Error ?? $"a range could not be reached ({failure?.Message})";
-            return new CommitOutcome(CommitStatus.Conflict, StorageTimestamp.Zero, reason, conflict?.Key, conflict?.TxnId);
+            return new CommitOutcome(CommitStatus.Conflict, StorageTimestamp.Zero, reason, conflictKey ?? conflict?.Key, conflict?.TxnId);
         }
         finally
         {

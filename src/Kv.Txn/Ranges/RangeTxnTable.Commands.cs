@@ -181,6 +181,7 @@ public sealed partial class RangeTxnTable
     {
         PutFinished(batch, txnId, committed: false, now);
         var result = Refused(key is null ? reason : $"{reason} ({Display(key)})", retryable: true);
+        if (key is not null) result.Key = key;
         if (conflict is not null) result.ConflictingLock = conflict;
         return result;
     }

@@ -35,7 +35,10 @@ public sealed class BankWorkloadTests(ITestOutputHelper output)
                 int from = random.Next(Accounts), to = (from + 1 + random.Next(Accounts - 1)) % Accounts;
                 var protocol = random.Next(2) == 0 ? Wire.CommitProtocol.Paxos : Wire.CommitProtocol.TwoPhase;
                 string id = $"{w}-{n++}";
-                transfers.Add((id, from, to, random.Next(1, 20), await TransferAsync(cluster, id, from, to, random.Next(1, 20), protocol, 1 + random.Next(3))));
+                int amount = random.Next(1, 20);
+                transfers.Add((id, from, to, amount, await TransferAsync(cluster, id, from, to, amount, protocol, 1 + random.Next(3))));
+                // Clients think between transfers, which leaves the auditor, who reads every account, a chance to commit.
+                await Task.Delay(random.Next(0, 25));
             }
         })).ToList();
         var auditor = Task.Run(async () =>
