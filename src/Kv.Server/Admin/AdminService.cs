@@ -71,6 +71,7 @@ public sealed class AdminService(
                 LogEntries = r.LogEntries,
                 ApproximateBytes = bytes,
                 Quiescent = r.Quiescent,
+                TxnLocks = r.TxnLocks,
             });
         }
         return Task.FromResult(response);

@@ -143,7 +143,8 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     /// <summary>Every replica this node hosts, in range id order (read without the loop; may be a moment stale).</summary>
     public IReadOnlyList<ReplicaStatus> Replicas() =>
         _ranges.Values.OrderBy(r => r.RangeId).Select(r => new ReplicaStatus(r.RangeId, r.StateMachine.Descriptor,
-            r.Core.IsLeader, r.Core.LeaderHint, r.Core.ChosenPrefix, r.StateMachine.AppliedUpTo, r.Core.LogEntryCount, r.Core.IsQuiescent)).ToArray();
+            r.Core.IsLeader, r.Core.LeaderHint, r.Core.ChosenPrefix, r.StateMachine.AppliedUpTo, r.Core.LogEntryCount, r.Core.IsQuiescent,
+            r.StateMachine.Transactions.LockCount)).ToArray();
 
     /// <summary>Whether this node hosts a replica of the range.</summary>
     public bool Hosts(ulong rangeId) => _ranges.ContainsKey(rangeId);

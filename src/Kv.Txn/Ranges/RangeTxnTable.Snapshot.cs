@@ -20,6 +20,7 @@ public sealed partial class RangeTxnTable
         _records.Clear();
         _locks.Clear();
         _spanLocks.Clear();
+        _lockCount = 0;
         _finished.Clear();
         _floors.Clear();
         _stagedValues.Clear();

@@ -51,8 +51,11 @@ public sealed partial class RangeTxnTable
         }
     }
 
-    /// <summary>Locks held on the range's keys right now.</summary>
-    public int LockCount => _locks.Values.Sum(l => l.Count) + _spanLocks.Count;
+    // Kept as a counter so that status readers on other threads need not walk the dictionaries.
+    private volatile int _lockCount;
+
+    /// <summary>Locks held on the range's keys right now (safe to read from any thread; may be a moment stale).</summary>
+    public int LockCount => _lockCount;
 
     /// <summary>Records of transactions whose home key is in the range.</summary>
     public int RecordCount => _records.Count;
@@ -91,14 +94,16 @@ public sealed partial class RangeTxnTable
     {
         if (held.Span)
         {
-            _spanLocks.RemoveAll(l => l.TxnId.Equals(held.TxnId) && l.Key.Equals(held.Key));
+            _lockCount -= _spanLocks.RemoveAll(l => l.TxnId.Equals(held.TxnId) && l.Key.Equals(held.Key));
             _spanLocks.Add(held);
+            _lockCount++;
             return;
         }
         string key = TxnWire.Hex(held.Key);
         if (!_locks.TryGetValue(key, out var list)) _locks[key] = list = [];
-        list.RemoveAll(l => l.TxnId.Equals(held.TxnId));
+        _lockCount -= list.RemoveAll(l => l.TxnId.Equals(held.TxnId));
         list.Add(held);
+        _lockCount++;
     }
 
     private void PutRecord(WriteBatch batch, TxnRecord record)
@@ -128,13 +133,13 @@ public sealed partial class RangeTxnTable
         string key = TxnWire.Hex(held.Key);
         if (held.Span)
         {
-            _spanLocks.RemoveAll(l => l.TxnId.Equals(held.TxnId) && l.Key.Equals(held.Key));
+            _lockCount -= _spanLocks.RemoveAll(l => l.TxnId.Equals(held.TxnId) && l.Key.Equals(held.Key));
             _meta.Delete(batch, LockKey(held));
             return;
         }
         if (_locks.TryGetValue(key, out var list))
         {
-            list.RemoveAll(l => l.TxnId.Equals(held.TxnId));
+            _lockCount -= list.RemoveAll(l => l.TxnId.Equals(held.TxnId));
             if (list.Count == 0) _locks.Remove(key);
         }
         _stagedValues.Remove((key, TxnWire.Hex(held.TxnId)));
