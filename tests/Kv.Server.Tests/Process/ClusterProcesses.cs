@@ -25,6 +25,7 @@ internal sealed class ClusterProcesses : IDisposable
     private readonly Lock _lock = new();
 
     private readonly IReadOnlyList<string> _extraFlags;
+    private readonly Dictionary<int, IReadOnlyList<string>> _nodeFlags = [];
 
     private ClusterProcesses(Dictionary<int, int> ports, IReadOnlyList<string> extraFlags)
     {
@@ -34,13 +35,18 @@ internal sealed class ClusterProcesses : IDisposable
 
     public static IReadOnlyList<int> NodeIds { get; } = [1, 2, 3];
 
-    /// <summary>Starts all three nodes and waits until each prints that it serves.</summary>
-    public static async Task<ClusterProcesses> StartAsync(TimeSpan within, IReadOnlyList<string>? extraFlags = null)
+    /// <summary>
+    /// Starts all three nodes and waits until each prints that it serves. <paramref name="extraFlags"/> go to every
+    /// node; <paramref name="nodeFlags"/> (by node id) to that node only, after them.
+    /// </summary>
+    public static async Task<ClusterProcesses> StartAsync(TimeSpan within, IReadOnlyList<string>? extraFlags = null,
+        IReadOnlyDictionary<int, IReadOnlyList<string>>? nodeFlags = null)
     {
         var ports = FreePorts(NodeIds.Count);
         var cluster = new ClusterProcesses(NodeIds.Zip(ports).ToDictionary(p => p.First, p => p.Second), extraFlags ?? []);
         try
         {
+            foreach (var (id, flags) in nodeFlags ?? new Dictionary<int, IReadOnlyList<string>>()) cluster._nodeFlags[id] = flags;
             foreach (int id in NodeIds) cluster.StartNode(id);
             await Task.WhenAll(NodeIds.Select(id => cluster._nodes[id].WaitUntilServingAsync(within)));
             return cluster;
@@ -77,6 +83,13 @@ internal sealed class ClusterProcesses : IDisposable
         lock (_lock) return new Kv.Proto.V1.Admin.AdminClient(_channels[id]);
     }
 
+    /// <summary>A transactions client of node <paramref name="id"/>.</summary>
+    public Kv.Proto.V1.Transactions.TransactionsClient Transactions(int id)
+    {
+        Client(id); // creates the channel
+        lock (_lock) return new Kv.Proto.V1.Transactions.TransactionsClient(_channels[id]);
+    }
+
     /// <summary>SIGKILLs the node and waits for it to exit.</summary>
     public Task KillAsync(int id) => Node(id).KillAsync();
 
@@ -89,6 +102,16 @@ internal sealed class ClusterProcesses : IDisposable
         if (!Node(id).HasExited) throw new InvalidOperationException($"node {id} is still running");
         var node = StartNode(id);
         await node.WaitUntilServingAsync(within);
+    }
+
+    /// <summary>
+    /// Like <see cref="RestartAsync(int, TimeSpan)"/>, with <paramref name="nodeFlags"/> in place of the node's own
+    /// flags (those given to it alone at start; the flags of every node stay).
+    /// </summary>
+    public Task RestartAsync(int id, TimeSpan within, IReadOnlyList<string> nodeFlags)
+    {
+        lock (_lock) _nodeFlags[id] = nodeFlags;
+        return RestartAsync(id, within);
     }
 
     /// <summary>Every node's recent output, for a failure message.</summary>
@@ -115,6 +138,10 @@ internal sealed class ClusterProcesses : IDisposable
         };
         flags.AddRange(FastFailoverFlags);
         flags.AddRange(_extraFlags);
+        lock (_lock)
+        {
+            if (_nodeFlags.TryGetValue(id, out var own)) flags.AddRange(own);
+        }
         var node = NodeProcess.Start(id, flags);
         lock (_lock)
         {

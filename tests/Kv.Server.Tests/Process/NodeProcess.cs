@@ -67,6 +67,12 @@ internal sealed class NodeProcess : IDisposable
     /// <summary>Completes once the node printed "node N serving on …"; fails if it exits first.</summary>
     public Task WaitUntilServingAsync(TimeSpan within) => _serving.Task.WaitAsync(within);
 
+    /// <summary>Waits until the process exits by itself (a crash, for example); fails after <paramref name="within"/>.</summary>
+    public Task WaitForExitAsync(TimeSpan within) => _process.WaitForExitAsync().WaitAsync(within);
+
+    /// <summary>The exit code (once it exited).</summary>
+    public int ExitCode => _process.ExitCode;
+
     /// <summary>SIGKILL (Process.Kill on Linux), then waits for the exit.</summary>
     public async Task KillAsync()
     {
