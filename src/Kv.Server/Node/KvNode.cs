@@ -174,6 +174,7 @@ public sealed class KvNode : IAsyncDisposable
         builder.Services.AddSingleton(clock);
         builder.Services.AddSingleton(host);
         builder.Services.AddSingleton<IPeerMessageSink>(host);
+        builder.Services.AddSingleton(transport);
         builder.Services.AddSingleton(new PeerLocalNode((ulong)options.NodeId));
         builder.Services.AddSingleton<IRangeLocator>(new DirectoryRangeLocator(directory, addresses));
         builder.Services.AddSingleton(directory);

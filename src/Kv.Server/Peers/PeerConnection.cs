@@ -54,6 +54,33 @@ internal sealed partial class PeerConnection : IAsyncDisposable
     /// <summary>Starts the sender loop; called once, right after construction.</summary>
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
+    // Completed (and replaced) when the peer is heard from while this connection waits to retry.
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// The peer just opened a stream to this node, so it is alive: forget the backoff and retry at once if this
+    /// connection is waiting. Otherwise, after a restart, messages flow one way for up to the maximum delay, and a
+    /// majority that needs both directions cannot form.
+    /// </summary>
+    public void PeerHeard()
+    {
+        _backoff.Reset();
+        Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    private async Task WaitBeforeRetryAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        var wake = Volatile.Read(ref _wake).Task;
+        await Task.WhenAny(Task.Delay(delay, cancellationToken), wake).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (wake.IsCompleted)
+        {
+            // The channel keeps its own reconnect backoff from the failures; a fresh one connects at once.
+            _channel?.Dispose();
+            _channel = null;
+        }
+    }
+
     /// <summary>Queues a message without blocking; false (and counted) when the queue is full or closed.</summary>
     public bool TryEnqueue(ulong groupId, Kv.Paxos.PaxosMessage message)
     {
@@ -89,7 +116,7 @@ internal sealed partial class PeerConnection : IAsyncDisposable
                 {
                     var wait = _backoff.Next();
                     PeerLog.NoEndpoint(_logger, _nodeId, (long)wait.TotalMilliseconds);
-                    await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                    await WaitBeforeRetryAsync(wait, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 if (openedBefore) Interlocked.Increment(ref _reconnects);
@@ -117,7 +144,7 @@ internal sealed partial class PeerConnection : IAsyncDisposable
                 // The first failure is worth a warning; a dead peer's every retry is not.
                 if (failuresInARow == 1) PeerLog.StreamFailed(_logger, _nodeId, (long)delay.TotalMilliseconds, failure);
                 else PeerLog.StreamStillFailing(_logger, _nodeId, failuresInARow, (long)delay.TotalMilliseconds, failure.Message);
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                await WaitBeforeRetryAsync(delay, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -154,7 +181,14 @@ internal sealed partial class PeerConnection : IAsyncDisposable
             // One stream per peer needs one connection.
             EnableMultipleHttp2Connections = false,
         };
-        _channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        _channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            // The channel's own reconnect schedule stays within ours, so it never makes a live peer wait longer.
+            InitialReconnectBackoff = _options.ReconnectDelayMin,
+            MaxReconnectBackoff = _options.ReconnectDelayMax,
+        });
         _channelEndpoint = endpoint;
         return _channel;
     }

@@ -15,7 +15,8 @@ namespace Kv.Server.Peers;
 /// </summary>
 [BindServiceMethod(typeof(PeerService), nameof(BindService))]
 public sealed class PeerService(
-    IPeerMessageSink sink, IHostApplicationLifetime lifetime, ILogger<PeerService> logger, PeerLocalNode? localNode = null)
+    IPeerMessageSink sink, IHostApplicationLifetime lifetime, ILogger<PeerService> logger, PeerLocalNode? localNode = null,
+    PeerTransport? transport = null)
     : Wire.Peer.PeerBase
 {
     /// <summary>Binds the stream with bytes that are not a batch answered INTERNAL rather than UNKNOWN. Called by gRPC.</summary>
@@ -40,6 +41,8 @@ public sealed class PeerService(
                     throw new RpcException(new Status(StatusCode.FailedPrecondition,
                         $"This is node {localNode.NodeId}, not node {batch.ToNode}."));
                 }
+                // The sender is alive: if our own stream to it is waiting out a backoff, it reconnects now.
+                if (batchesReceived == 0) transport?.PeerHeard(batch.FromNode);
                 Deliver(batch);
                 batchesReceived++;
                 await responseStream.WriteAsync(new Wire.PeerBatchAck { BatchesReceived = batchesReceived }, stop.Token).ConfigureAwait(false);

@@ -59,6 +59,12 @@ public sealed class PeerTransport : IAsyncDisposable, Kv.Server.Replication.IPee
         return peer.TryEnqueue(groupId, message);
     }
 
+    /// <summary>Node <paramref name="nodeId"/> opened a stream to this node: a connection waiting to retry it retries now.</summary>
+    public void PeerHeard(ulong nodeId)
+    {
+        if (_peers.TryGetValue(nodeId, out var peer)) peer.PeerHeard();
+    }
+
     /// <summary>The counters of node <paramref name="nodeId"/>, or null if nothing was ever sent to it.</summary>
     public PeerStats? GetStats(ulong nodeId) => _peers.TryGetValue(nodeId, out var peer) ? peer.Stats() : null;
 

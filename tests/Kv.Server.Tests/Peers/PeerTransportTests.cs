@@ -142,6 +142,39 @@ public sealed class PeerTransportTests(ITestOutputHelper output)
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task PeerHeardFrom_CutsAWaitingReconnectShort()
+    {
+        // A backoff far longer than the test: only being told the peer is alive can make it reconnect in time.
+        int port = PeerTestServer.FreePort();
+        var endpoint = new Uri($"http://127.0.0.1:{port}");
+        var options = new PeerTransportOptions { ReconnectDelayMin = TimeSpan.FromSeconds(60), ReconnectDelayMax = TimeSpan.FromSeconds(60) };
+        var sink = new RecordingSink();
+        var transport = new PeerTransport(1, _ => endpoint, options, _logger);
+        PeerTestServer? server = null;
+        try
+        {
+            Assert.True(transport.Send(2, 1, Numbered(1)));
+            await WaitUntilAsync(() => transport.GetStats(2)!.Reconnects >= 0 && transport.GetStats(2)!.MessagesQueued <= 1, WaitMax, "a first attempt");
+            await Task.Delay(300); // the first attempt fails; the connection now waits out its backoff
+            server = await PeerTestServer.StartAsync(2, sink, port);
+            // The first message died with the failed stream; this one waits in the queue for the retry.
+            Assert.True(transport.Send(2, 1, Numbered(2)));
+            await Task.Delay(300);
+            Assert.Equal(0, sink.Count);
+
+            var clock = Stopwatch.StartNew();
+            transport.PeerHeard(2);
+            await WaitUntilAsync(() => sink.Count == 1, TimeSpan.FromSeconds(10), "the message arrives after the wake-up");
+            output.WriteLine($"delivered {clock.ElapsedMilliseconds} ms after the wake-up: {transport.GetStats(2)}");
+        }
+        finally
+        {
+            await transport.DisposeAsync();
+            if (server is not null) await server.DisposeAsync();
+        }
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task SlowReceiver_BoundsBatchesInFlight_AndTheQueueDropsTheExcess()
     {
         var options = new PeerTransportOptions { OutboundMessagesMax = 200, BatchMessagesMax = 10, UnackedBatchesMax = 2 };
