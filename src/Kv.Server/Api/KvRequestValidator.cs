@@ -7,8 +7,7 @@ namespace Kv.Server.Api;
 
 /// <summary>
 /// Checks client requests before anything is proposed or read, and throws the status that names the first offending
-/// field: INVALID_ARGUMENT with an <c>InvalidArgument</c> detail, or UNIMPLEMENTED for what the API defines but this
-/// node does not serve yet (SNAPSHOT reads). Prefix arguments qualify field names inside a batch
+/// field: INVALID_ARGUMENT with an <c>InvalidArgument</c> detail. Prefix arguments qualify field names inside a batch
 /// (<c>operations[2].put.</c>).
 /// </summary>
 internal sealed class KvRequestValidator(NodeOptions nodeOptions, KvApiLimits limits)
@@ -185,8 +184,9 @@ internal sealed class KvRequestValidator(NodeOptions nodeOptions, KvApiLimits li
                     throw KvErrors.InvalidArgument(prefix + "read_timestamp", "only with READ_CONSISTENCY_SNAPSHOT");
                 break;
             case Wire.ReadConsistency.Snapshot:
-                throw KvErrors.Plain(StatusCode.Unimplemented,
-                    $"{prefix}consistency: READ_CONSISTENCY_SNAPSHOT is not served yet (it needs closed timestamps); use READ_CONSISTENCY_LINEARIZABLE");
+                // Unset: the node picks its clock's now (and a scan answers with it, for the next pages).
+                if (readTimestamp is not null) Version(readTimestamp, prefix + "read_timestamp");
+                break;
             default:
                 throw KvErrors.InvalidArgument(prefix + "consistency", $"unknown value {(int)consistency}");
         }

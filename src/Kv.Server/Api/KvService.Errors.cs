@@ -58,6 +58,8 @@ public sealed partial class KvService
             case InvalidOperationException when e.Message.Contains(nameof(RequestStatus.Busy), StringComparison.Ordinal):
                 KvApiLog.Busy(_logger, method);
                 return KvErrors.Plain(StatusCode.Unavailable, "The range is busy (too many requests queued); retry after a short backoff.");
+            case Kv.Server.Clock.ClockForwardJumpException:
+                return KvErrors.InvalidArgument("read_timestamp", $"too far ahead of this node's clock: {e.Message}");
             case StorageCorruptionException:
                 KvApiLog.Corruption(_logger, method, e);
                 return KvErrors.Plain(StatusCode.DataLoss, $"Corrupt data found while serving the request: {e.Message}");

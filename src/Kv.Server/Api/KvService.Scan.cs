@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Kv.Server.Replication;
 using Kv.Storage.Mvcc;
+using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
 using Wire = Kv.Proto.V1;
 
 namespace Kv.Server.Api;
@@ -27,12 +28,15 @@ public sealed partial class KvService
         RangeRoute Locate() => request.Reverse ? _locator.LocateBefore(end ?? []) : _locator.Locate(start);
         RangeRoute route = null!;
         MvccScanPage page;
+        var at = await SnapshotTimestampAsync(request.Consistency, request.ReadTimestamp, ct).ConfigureAwait(false);
         for (int attempt = 0; ; attempt++)
         {
-            page = await RoutedAsync(request.StartKey, r =>
+            page = await RoutedAsync(request.StartKey, async r =>
             {
                 route = r;
-                return _host.ScanAsync(r.RangeId, ScanPaging.Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct);
+                if (at != StorageTimestamp.Max) await ClosedTimestamps.EnsureAsync(_host, _clock, r.RangeId, at, ct).ConfigureAwait(false);
+                return await _host.ScanAsync(r.RangeId, ScanPaging.Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct, at)
+                    .ConfigureAwait(false);
             }, Locate).ConfigureAwait(false);
             var staged = page.Entries.FirstOrDefault(e => e.Result.Status == MvccReadStatus.StagedVersionEncountered);
             if (staged.Key is null) break;
@@ -62,8 +66,8 @@ public sealed partial class KvService
         }
         response.ResumeKey = ScanPaging.ResumeKey(request.Reverse, request.StartKey, request.EndKey, route,
             response.Entries.Count > 0 ? response.Entries[^1].Key : null, full: cut || page.ResumeKey is not null);
-        // read_timestamp stays unset: pages are read at the latest state, and SNAPSHOT reads (which it is for) are
-        // not served yet.
+        // A snapshot scan's timestamp, for the next pages (a linearizable scan reads the latest state of each page).
+        if (at != StorageTimestamp.Max) response.ReadTimestamp = ToWire(at);
         return response;
     }
 }

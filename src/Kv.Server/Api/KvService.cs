@@ -138,9 +138,14 @@ public sealed partial class KvService : Wire.Kv.KvBase
     private async Task<Wire.GetResponse> GetCoreAsync(Wire.GetRequest request, CancellationToken ct)
     {
         byte[] key = request.Key.ToByteArray();
+        var at = await SnapshotTimestampAsync(request.Consistency, request.ReadTimestamp, ct).ConfigureAwait(false);
         for (int attempt = 0; ; attempt++)
         {
-            var (read, held) = await RoutedAsync(request.Key, route => _host.ReadWithLockAsync(route.RangeId, key, StorageTimestamp.Max, ct)).ConfigureAwait(false);
+            var (read, held) = await RoutedAsync(request.Key, async route =>
+            {
+                if (at != StorageTimestamp.Max) await ClosedTimestamps.EnsureAsync(_host, _clock, route.RangeId, at, ct).ConfigureAwait(false);
+                return await _host.ReadWithLockAsync(route.RangeId, key, at, ct).ConfigureAwait(false);
+            }).ConfigureAwait(false);
             if (read.Status == MvccReadStatus.StagedVersionEncountered)
             {
                 // A transaction is committing this key: wait for it, or finish it if its coordinator is gone.
@@ -149,6 +154,14 @@ public sealed partial class KvService : Wire.Kv.KvBase
             }
             return ToGetResponse(read);
         }
+    }
+
+    /// <summary>The read timestamp of a request: the latest (linearizable), or a stable snapshot's (given, or now).</summary>
+    private async ValueTask<StorageTimestamp> SnapshotTimestampAsync(Wire.ReadConsistency consistency, Wire.Timestamp? readTimestamp, CancellationToken ct)
+    {
+        if (consistency != Wire.ReadConsistency.Snapshot) return StorageTimestamp.Max;
+        if (readTimestamp is not null) return new StorageTimestamp(readTimestamp.WallNanos, readTimestamp.Logical);
+        return await _clock.NowAsync(ct).ConfigureAwait(false);
     }
 
     private static Wire.GetResponse ToGetResponse(MvccReadResult read) => read.HasValue

@@ -53,8 +53,11 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
             var at = TxnWire.ToStorage(request.ReadTimestamp);
             for (int attempt = 0; ; attempt++)
             {
-                var (read, held) = await RequestRouting.RoutedAsync(_locator, request.Key,
-                    route => _host.ReadWithLockAsync(route.RangeId, key, at, ct)).ConfigureAwait(false);
+                var (read, held) = await RequestRouting.RoutedAsync(_locator, request.Key, async route =>
+                {
+                    if (request.Stable) await ClosedTimestamps.EnsureAsync(_host, _clock, route.RangeId, at, ct).ConfigureAwait(false);
+                    return await _host.ReadWithLockAsync(route.RangeId, key, at, ct).ConfigureAwait(false);
+                }).ConfigureAwait(false);
                 if (read.Status != MvccReadStatus.StagedVersionEncountered)
                 {
                     var response = new Wire.TxnReadResponse { Found = read.HasValue };
@@ -81,10 +84,12 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
             RangeRoute route = null!;
             for (int attempt = 0; ; attempt++)
             {
-                var page = await RequestRouting.RoutedAsync(_locator, request.StartKey, r =>
+                var page = await RequestRouting.RoutedAsync(_locator, request.StartKey, async r =>
                 {
                     route = r;
-                    return _host.ScanAsync(r.RangeId, ScanPaging.Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct, at);
+                    if (request.Stable) await ClosedTimestamps.EnsureAsync(_host, _clock, r.RangeId, at, ct).ConfigureAwait(false);
+                    return await _host.ScanAsync(r.RangeId, ScanPaging.Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct, at)
+                        .ConfigureAwait(false);
                 }, Locate).ConfigureAwait(false);
                 var staged = page.Entries.FirstOrDefault(e => e.Result.Status == MvccReadStatus.StagedVersionEncountered);
                 if (staged.Key is not null)
@@ -159,6 +164,10 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
         catch (ArgumentException e)
         {
             throw KvErrors.InvalidArgument("request", e.Message);
+        }
+        catch (ClockForwardJumpException e)
+        {
+            throw KvErrors.InvalidArgument("read_timestamp", $"too far ahead of this node's clock: {e.Message}");
         }
         catch (TxnOutcomeUnknownException e)
         {

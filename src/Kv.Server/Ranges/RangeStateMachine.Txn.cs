@@ -28,6 +28,14 @@ public sealed partial class RangeStateMachine
                 case RangeCommand.OpOneofCase.TxnPrevent:
                     if (!Span.Contains(command.TxnPrevent.Key.Span)) return OutsideRange();
                     return Done(_txns.Prevent(batch, command.TxnPrevent, ts));
+                case RangeCommand.OpOneofCase.TxnClose:
+                {
+                    var closed = Kv.Txn.TxnWire.ToStorage(command.TxnClose.Closed);
+                    _txns.Close(batch, closed);
+                    // Plain writes from now on land above it too.
+                    if (closed > LastAppliedTimestamp) LastAppliedTimestamp = closed;
+                    return Done(new TxnCommandResult { Ok = true });
+                }
                 default:
                 {
                     var resolve = command.TxnResolve;

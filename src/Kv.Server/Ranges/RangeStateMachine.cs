@@ -196,6 +196,7 @@ public sealed partial class RangeStateMachine : ITxnRangeData
             case RangeCommand.OpOneofCase.TxnRecord:
             case RangeCommand.OpOneofCase.TxnPrevent:
             case RangeCommand.OpOneofCase.TxnResolve:
+            case RangeCommand.OpOneofCase.TxnClose:
                 return ExecuteTxn(batch, command, ts);
             case RangeCommand.OpOneofCase.Put:
                 if (!Span.Contains(command.Put.Key.Span)) return OutsideRange();

@@ -24,6 +24,10 @@ public sealed partial class ReplicaHost
             return (read, held);
         }, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>The range's closed timestamp, read at its leader (it only grows).</summary>
+    public async Task<StorageTimestamp> ClosedAsync(ulong rangeId, CancellationToken cancellationToken) =>
+        (StorageTimestamp)await LinearizableAsync(rangeId, m => m.Transactions.Closed, cancellationToken).ConfigureAwait(false);
+
     /// <summary>The write lock on each key of <paramref name="keys"/> that has one (for a scan page that met staged versions).</summary>
     public async Task<IReadOnlyList<TxnLock>> WriteLocksAsync(ulong rangeId, IReadOnlyList<byte[]> keys, CancellationToken cancellationToken) =>
         (IReadOnlyList<TxnLock>)await LinearizableAsync(rangeId,

@@ -18,8 +18,9 @@ public sealed record StageItem(ByteString Key, TxnWrite? Write, TxnReadDependenc
 /// </summary>
 public sealed class CommitPlan
 {
-    private CommitPlan(ByteString txnIdBytes, TxnId txnId, StorageTimestamp readTimestamp, IReadOnlyList<StageItem> items)
+    private CommitPlan(ByteString txnIdBytes, TxnId txnId, StorageTimestamp readTimestamp, IReadOnlyList<StageItem> items, bool snapshotIsolation)
     {
+        SnapshotIsolation = snapshotIsolation;
         TxnIdBytes = txnIdBytes;
         TxnId = txnId;
         ReadTimestamp = readTimestamp;
@@ -46,6 +47,9 @@ public sealed class CommitPlan
 
     /// <summary>The commit timestamp must be above this.</summary>
     public StorageTimestamp Floor { get; }
+
+    /// <summary>Snapshot isolation: reads are not validated or locked; writes conflict with anything newer than the snapshot.</summary>
+    public bool SnapshotIsolation { get; }
 
     /// <summary>Whether the transaction writes anything.</summary>
     public bool HasWrites => Items.Any(i => i.Write is not null);
@@ -87,7 +91,11 @@ public sealed class CommitPlan
             items.Add(new StageItem(span.StartKey, null, null, span));
         }
         if (items.Count > TxnLimits.KeysMax) throw new ArgumentException($"writes, reads: more than {TxnLimits.KeysMax} keys in one transaction");
-        return new CommitPlan(request.TxnId, txnId, readTs, items);
+        bool snapshot = request.Isolation == Isolation.Snapshot;
+        if (!snapshot && request.Isolation != Isolation.Serializable) throw new ArgumentException($"isolation: unknown value {(int)request.Isolation}");
+        // Under snapshot isolation only the writes take part: nothing validates or locks what was read.
+        if (snapshot) items = items.Where(i => i.Write is not null).Select(i => i with { Read = null }).ToList();
+        return new CommitPlan(request.TxnId, txnId, readTs, items, snapshot);
     }
 
     /// <summary>The items with every scanned span cut where the ranges (as <paramref name="locate"/> knows them) end.</summary>
@@ -126,6 +134,7 @@ public sealed class CommitPlan
             Protocol = protocol,
             CoordinatorNodeId = coordinatorNodeId,
             ReadTimestamp = TxnWire.ToWire(ReadTimestamp),
+            SnapshotIsolation = SnapshotIsolation,
         };
         foreach (var item in items)
         {

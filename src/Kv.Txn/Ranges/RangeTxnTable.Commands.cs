@@ -28,6 +28,9 @@ public sealed partial class RangeTxnTable
             return Refused(finished.Committed ? "the transaction is already committed here" : "the transaction was already refused or aborted here", retryable: true);
         if (AgeNanos(now, commitTs) > TxnLimits.StageAgeMax.Ticks * 100)
             return Refuse(batch, stage.TxnId, now, $"the stage arrived more than {TxnLimits.StageAgeMax.TotalSeconds:0} s after its commit timestamp");
+        // Stable reads at or below the closed timestamp have been served: nothing may commit under them now.
+        if (commitTs <= _closed) return Refuse(batch, stage.TxnId, now, $"the range is closed up to {_closed}, at or above the commit timestamp");
+        var readTs = TxnWire.ToStorage(stage.ReadTimestamp);
 
         foreach (var write in stage.Writes)
         {
@@ -36,8 +39,10 @@ public sealed partial class RangeTxnTable
             var (_, newest) = data.NewestVersion(write.Key.Span);
             if (newest >= commitTs || FloorOf(write.Key) >= commitTs)
                 return Refuse(batch, stage.TxnId, now, "the key has a newer version or read than the commit timestamp", write.Key);
+            // Snapshot isolation: first committer wins — anything written since the snapshot conflicts.
+            if (stage.SnapshotIsolation && newest > readTs)
+                return Refuse(batch, stage.TxnId, now, "the key was written after the transaction's snapshot", write.Key);
         }
-        var readTs = TxnWire.ToStorage(stage.ReadTimestamp);
         foreach (var span in stage.SpanReads)
         {
             byte[]? end = span.EndKey.IsEmpty ? null : span.EndKey.ToByteArray();

@@ -25,6 +25,7 @@ public sealed partial class RangeTxnTable
         _floors.Clear();
         _stagedValues.Clear();
         _floorLow = StorageTimestamp.Zero;
+        _closed = StorageTimestamp.Zero;
         if (state is not null) Store(batch, state);
     }
 
@@ -99,7 +100,7 @@ public sealed partial class RangeTxnTable
 
     private RangeTxnState Capture(Func<ByteString, bool> homeKeys, Func<ByteString, bool> keys)
     {
-        var state = new RangeTxnState { ReadFloorLow = TxnWire.ToWire(_floorLow) };
+        var state = new RangeTxnState { ReadFloorLow = TxnWire.ToWire(_floorLow), Closed = TxnWire.ToWire(_closed) };
         state.Records.AddRange(_records.Values.Where(r => homeKeys(r.HomeKey)));
         state.Locks.AddRange(_locks.Values.SelectMany(l => l).Concat(_spanLocks).Where(l => keys(l.Key)));
         state.Finished.AddRange(_finished.Values);
@@ -123,5 +124,7 @@ public sealed partial class RangeTxnTable
         }
         _floorLow = TxnWire.ToStorage(state.ReadFloorLow);
         _meta.Put(batch, TxnStateKeys.FloorLow(_rangeId), TxnWire.ToWire(_floorLow).ToByteArray());
+        _closed = TxnWire.ToStorage(state.Closed);
+        _meta.Put(batch, TxnStateKeys.Closed(_rangeId), TxnWire.ToWire(_closed).ToByteArray());
     }
 }

@@ -29,6 +29,7 @@ public sealed partial class RangeTxnTable
     // Staged values written by this batch or earlier, kept so a resolve needs no read of a batch not yet written.
     private readonly Dictionary<(string Key, string Txn), (byte[]? Value, bool Tombstone)> _stagedValues = new();
     private StorageTimestamp _floorLow;
+    private StorageTimestamp _closed;
     private StorageTimestamp _nextExpiry;
 
     /// <summary>Loads the range's transaction state from the meta column family.</summary>
@@ -48,6 +49,7 @@ public sealed partial class RangeTxnTable
             else if (kind.StartsWith("finished/")) RememberFinished(FinishedTxn.Parser.ParseFrom(value));
             else if (kind.StartsWith("floor/")) RememberFloor(ReadFloor.Parser.ParseFrom(value));
             else if (kind.SequenceEqual("floor-low")) _floorLow = TxnWire.ToStorage(Kv.Proto.V1.Timestamp.Parser.ParseFrom(value));
+            else if (kind.SequenceEqual("closed")) _closed = TxnWire.ToStorage(Kv.Proto.V1.Timestamp.Parser.ParseFrom(value));
         }
     }
 
@@ -56,6 +58,20 @@ public sealed partial class RangeTxnTable
 
     /// <summary>Locks held on the range's keys right now (safe to read from any thread; may be a moment stale).</summary>
     public int LockCount => _lockCount;
+
+    /// <summary>
+    /// The closed timestamp: no stage commits at or below it here any more, so reads at or below it are stable
+    /// (read it on the range's loop).
+    /// </summary>
+    public StorageTimestamp Closed => _closed;
+
+    /// <summary>Raises the closed timestamp to <paramref name="closed"/> (a TxnCloseTimestamp command); never lowers it.</summary>
+    public void Close(WriteBatch batch, StorageTimestamp closed)
+    {
+        if (closed <= _closed) return;
+        _closed = closed;
+        _meta.Put(batch, TxnStateKeys.Closed(_rangeId), TxnWire.ToWire(_closed).ToByteArray());
+    }
 
     /// <summary>Records of transactions whose home key is in the range.</summary>
     public int RecordCount => _records.Count;

@@ -19,4 +19,6 @@ internal static class TxnStateKeys
     public static string Floor(ulong rangeId, string keyHex) => $"{Prefix(rangeId)}floor/{keyHex}";
 
     public static string FloorLow(ulong rangeId) => $"{Prefix(rangeId)}floor-low";
+
+    public static string Closed(ulong rangeId) => $"{Prefix(rangeId)}closed";
 }
