@@ -20,6 +20,10 @@ public sealed partial class KvClient
     {
         options ??= new KvTransactionOptions();
         options.Validate();
+        // A read-only transaction as of a given version needs no round trip to begin.
+        if (options.ReadOnly && options.ReadTimestamp is { } at)
+            return new KvTransaction(this, new Wire.Timestamp { WallNanos = at.WallNanos, Logical = at.Logical }, options,
+                options.AttemptTimeout is { } t ? new CancellationTokenSource(t) : null);
         var attemptTimeout = options.AttemptTimeout is { } timeout ? new CancellationTokenSource(timeout) : null;
         try
         {

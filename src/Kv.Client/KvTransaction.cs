@@ -80,7 +80,7 @@ public sealed class KvTransaction : IAsyncDisposable
             if (_buffer.TryGetPointRead(k, out var value, out var version))
                 return value is null ? null : new KvEntry(k.Memory, value.Memory, ToVersion(version));
         }
-        var request = new Wire.TxnReadRequest { Key = k, ReadTimestamp = _readTimestamp };
+        var request = new Wire.TxnReadRequest { Key = k, ReadTimestamp = _readTimestamp, Stable = StableReads };
         var response = await WithAttemptTimeoutAsync("Get",
             ct => _client.TxnReadAsync(request, ct), cancellationToken).ConfigureAwait(false);
         lock (_gate)
@@ -122,6 +122,7 @@ public sealed class KvTransaction : IAsyncDisposable
         lock (_gate)
         {
             ThrowIfNotActive();
+            ThrowIfReadOnly();
             _buffer.Put(k, ByteString.CopyFrom(value.Span));
         }
         return Task.CompletedTask;
@@ -147,6 +148,7 @@ public sealed class KvTransaction : IAsyncDisposable
         lock (_gate)
         {
             ThrowIfNotActive();
+            ThrowIfReadOnly();
             _buffer.Delete(k);
         }
         return Task.CompletedTask;
@@ -201,6 +203,7 @@ public sealed class KvTransaction : IAsyncDisposable
                 StartKey = start,
                 EndKey = end,
                 ReadTimestamp = _readTimestamp,
+                Stable = StableReads,
                 Reverse = options.Reverse,
                 Limit = remaining < page ? (uint)remaining : (uint)options.PageSize,
             };
@@ -277,6 +280,7 @@ public sealed class KvTransaction : IAsyncDisposable
                 KvCommitProtocol.TwoPhase => Wire.CommitProtocol.TwoPhase,
                 _ => Wire.CommitProtocol.Default,
             },
+            Isolation = _options.Isolation == KvIsolation.Snapshot ? Wire.Isolation.Snapshot : Wire.Isolation.Serializable,
         };
         bool empty;
         lock (_gate)
@@ -284,7 +288,8 @@ public sealed class KvTransaction : IAsyncDisposable
             ThrowIfNotActive();
             cancellationToken.ThrowIfCancellationRequested();
             _state = State.Committing;
-            empty = _buffer.IsEmpty;
+            // A read-only transaction's reads were stable: there is nothing to check or to write.
+            empty = _buffer.IsEmpty || _options.ReadOnly;
             _buffer.CopyTo(request);
         }
         if (empty)
@@ -379,6 +384,15 @@ public sealed class KvTransaction : IAsyncDisposable
                 throw new KvException(KvErrorCode.DeadlineExceeded, $"{char.ToUpperInvariant(limit[0])}{limit[1..]}. Nothing was committed; raise KvTransactionOptions.AttemptTimeout if the transaction needs longer.", e);
             }
         }
+    }
+
+    // Read-only and snapshot transactions read a snapshot that can no longer change; serializable ones need not
+    // (their reads are validated at commit) and so do not make ranges close timestamps under concurrent writers.
+    private bool StableReads => _options.ReadOnly || _options.Isolation == KvIsolation.Snapshot;
+
+    private void ThrowIfReadOnly()
+    {
+        if (_options.ReadOnly) throw new InvalidOperationException("This is a read-only transaction (KvTransactionOptions.ReadOnly); it cannot write.");
     }
 
     private void ThrowIfNotActive()

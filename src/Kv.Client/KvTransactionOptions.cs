@@ -19,6 +19,22 @@ public enum KvCommitProtocol
     TwoPhase,
 }
 
+/// <summary>How a transaction's reads relate to concurrent writes.</summary>
+public enum KvIsolation
+{
+    /// <summary>
+    /// Serializable (the default): every read is checked at commit, and the commit fails (and the body runs again)
+    /// if a key it read changed, or a key appeared in a span it scanned.
+    /// </summary>
+    Serializable,
+
+    /// <summary>
+    /// Snapshot isolation: reads come from a stable snapshot at the transaction's read timestamp and are not checked;
+    /// only a concurrent write of a key it writes makes the commit fail (first committer wins). Allows write skew.
+    /// </summary>
+    Snapshot,
+}
+
 /// <summary>
 /// Settings of a transaction (<see cref="KvClient.BeginTransactionAsync(KvTransactionOptions?, CancellationToken)"/>) or of
 /// a retried transaction body (<see cref="KvClient.RunTransactionAsync(Func{KvTransaction, Task}, KvTransactionOptions?, CancellationToken)"/>).
@@ -27,6 +43,23 @@ public sealed record KvTransactionOptions
 {
     /// <summary>How the commit is decided. Default: the cluster's default.</summary>
     public KvCommitProtocol Protocol { get; init; } = KvCommitProtocol.Default;
+
+    /// <summary>Serializable (default) or snapshot isolation.</summary>
+    public KvIsolation Isolation { get; init; } = KvIsolation.Serializable;
+
+    /// <summary>
+    /// A lock-free read-only transaction: every read comes from a stable snapshot at the read timestamp (the ranges
+    /// promise that nothing will commit at or below it), nothing is validated or locked, and the commit sends nothing
+    /// and cannot fail. Writes throw <see cref="InvalidOperationException"/>. The read timestamp is
+    /// <see cref="ReadTimestamp"/> when set, else the cluster's now.
+    /// </summary>
+    public bool ReadOnly { get; init; }
+
+    /// <summary>
+    /// Read-only transactions only: read as of this timestamp (a version a previous call returned), e.g. to see
+    /// several keys as they were together at one moment in the past. Null: now.
+    /// </summary>
+    public KvVersion? ReadTimestamp { get; init; }
 
     /// <summary>
     /// RunTransactionAsync only: how many times the body may run when its commits conflict (the first run included),
@@ -54,6 +87,8 @@ public sealed record KvTransactionOptions
     internal void Validate()
     {
         if (!Enum.IsDefined(Protocol)) throw new ArgumentOutOfRangeException(nameof(Protocol), Protocol, "Unknown commit protocol.");
+        if (!Enum.IsDefined(Isolation)) throw new ArgumentOutOfRangeException(nameof(Isolation), Isolation, "Unknown isolation.");
+        if (ReadTimestamp is not null && !ReadOnly) throw new ArgumentException("ReadTimestamp is for read-only transactions (ReadOnly = true).", nameof(ReadTimestamp));
         if (MaxAttempts is < 1 or > 1_000) throw new ArgumentOutOfRangeException(nameof(MaxAttempts), MaxAttempts, "Must be 1 to 1,000.");
         if (RetryBackoff < TimeSpan.Zero || RetryBackoffMax < RetryBackoff)
             throw new ArgumentOutOfRangeException(nameof(RetryBackoff), RetryBackoff, "Must be 0 or more and at most RetryBackoffMax.");

@@ -56,6 +56,77 @@ public sealed class KvTransactionCrossRangeTests : IAsyncLifetime
         Assert.Equal("102", await client.GetStringAsync(Right));
     }
 
+    /// <summary>
+    /// Lock-free read-only transactions while transfers run: each reads both accounts from one stable snapshot, never
+    /// aborts (one attempt each), and always sees the total; a read-only transaction as of an older version sees the
+    /// balances as they were then; writing in one throws.
+    /// </summary>
+    [Fact(Timeout = 90_000)]
+    public async Task ReadOnlyTransactions_AreLockFree_AndAlwaysSeeOneSnapshot()
+    {
+        await using var client = await TwoAccountsInTwoRangesAsync();
+        var leftVersion = (await client.GetAsync(Left))!.Version;
+        var rightVersion = (await client.GetAsync(Right))!.Version;
+        var before = leftVersion > rightVersion ? leftVersion : rightVersion; // both accounts opened by then
+        var readOnly = new KvTransactionOptions { ReadOnly = true, MaxAttempts = 1 };
+        var writes = new KvTransactionOptions { MaxAttempts = 50 };
+        await using var writer = ClusterFixture.NewClient(_cluster.Endpoints);
+        var transfers = Task.Run(async () =>
+        {
+            for (int i = 0; i < 10; i++)
+                await writer.RunTransactionAsync(async tx =>
+                {
+                    int a = int.Parse((await tx.GetStringAsync(Left))!), b = int.Parse((await tx.GetStringAsync(Right))!);
+                    await tx.PutAsync(Left, (a - 1).ToString());
+                    await tx.PutAsync(Right, (b + 1).ToString());
+                }, writes);
+        });
+        int audits = 0;
+        while (!transfers.IsCompleted || audits == 0)
+        {
+            int total = await client.RunTransactionAsync(async tx =>
+                int.Parse((await tx.GetStringAsync(Left))!) + int.Parse((await tx.GetStringAsync(Right))!), readOnly);
+            Assert.Equal(200, total);
+            audits++;
+        }
+        await transfers;
+        Assert.Equal("90", await client.GetStringAsync(Left));
+
+        await using (var past = await client.BeginTransactionAsync(readOnly with { ReadTimestamp = before }))
+        {
+            Assert.Equal("100", await past.GetStringAsync(Left));
+            Assert.Equal("100", await past.GetStringAsync(Right));
+            Assert.Throws<InvalidOperationException>(() => { _ = past.PutAsync(Left, "1"); });
+            await past.CommitAsync();
+        }
+    }
+
+    /// <summary>Snapshot isolation: write skew is allowed (both commit), a lost update is not (first committer wins).</summary>
+    [Fact(Timeout = 90_000)]
+    public async Task SnapshotIsolation_AllowsWriteSkew_FirstCommitterWins()
+    {
+        await using var client = await TwoAccountsInTwoRangesAsync();
+        var si = new KvTransactionOptions { Isolation = KvIsolation.Snapshot };
+        await using var a = await client.BeginTransactionAsync(si);
+        await using var b = await client.BeginTransactionAsync(si);
+        Assert.Equal("100", await a.GetStringAsync(Right));
+        Assert.Equal("100", await b.GetStringAsync(Left));
+        await a.PutAsync(Left, "0");
+        await b.PutAsync(Right, "0");
+        await a.CommitAsync();
+        await b.CommitAsync();
+
+        await using var c = await client.BeginTransactionAsync(si);
+        await using var d = await client.BeginTransactionAsync(si);
+        Assert.Equal("0", await c.GetStringAsync(Left));
+        Assert.Equal("0", await d.GetStringAsync(Left));
+        await c.PutAsync(Left, "1");
+        await d.PutAsync(Left, "2");
+        await c.CommitAsync();
+        await Assert.ThrowsAsync<KvTransactionConflictException>(() => d.CommitAsync());
+        Assert.Equal("1", await client.GetStringAsync(Left));
+    }
+
     /// <summary>A conflict on the range that is not the transaction's home range aborts the whole transaction: neither side is written.</summary>
     [Theory(Timeout = 90_000)]
     [InlineData(KvCommitProtocol.Paxos)]

@@ -216,6 +216,39 @@ public sealed class RangeTxnTableTests : IDisposable
         Assert.Equal(TxnStatus.Committed, _range.Table.RecordOf(committed)!.Status);
     }
 
+    [Fact]
+    public void ClosedTimestamp_RefusesStagesAtOrBelowIt_AndSurvivesRestartAndSplit()
+    {
+        _range.Apply(b =>
+        {
+            _range.Table.Close(b, At(30));
+            _range.Table.Close(b, At(20)); // never lowered
+            return 0;
+        });
+        Assert.False(_range.Stage(StageOf(NewTxn(), 30, writes: [("k", "x")])).Ok);
+        Assert.True(_range.Stage(StageOf(NewTxn(), 31, writes: [("j", "x")])).Ok);
+        _range.Restart();
+        Assert.Equal(At(30), _range.Table.Closed);
+        var right = _range.Apply(b => _range.Table.SplitOff(b, "m"u8, 8, writeRight: true));
+        Assert.Equal(At(30), Kv.Txn.TxnWire.ToStorage(right.Closed));
+    }
+
+    [Fact]
+    public void SnapshotIsolation_FirstCommitterWins_ButReadsAreNotChecked()
+    {
+        _range.PutCommitted("w", "v", 10);
+        _range.PutCommitted("r", "v", 10);
+        var stale = StageOf(NewTxn(), 30, writes: [("w", "x")], readSeconds: 5);
+        stale.SnapshotIsolation = true;
+        Assert.False(_range.Stage(stale).Ok); // w was written at 10, after the snapshot at 5
+
+        var skew = StageOf(NewTxn(), 30, writes: [("other", "x")], reads: [("r", 1)], readSeconds: 5);
+        skew.SnapshotIsolation = true;
+        skew.Reads.Clear(); // the coordinator sends no reads under snapshot isolation
+        Assert.True(_range.Stage(skew).Ok);
+        Assert.Empty(_range.Table.LocksOn("r"u8));
+    }
+
     private static IEnumerable<T[]> Permutations<T>(T[] items)
     {
         if (items.Length <= 1)

@@ -134,4 +134,54 @@ public sealed class TransactionTests
         // The span lock is gone: a plain write into the span goes through.
         await cluster.PutAsync("item-d", "1");
     }
+
+    [Fact(Timeout = 90_000)]
+    public async Task SnapshotIsolation_AllowsWriteSkew_ButNotLostUpdates()
+    {
+        await using var cluster = await SplitClusterAsync(["m"]);
+        await cluster.PutAsync("alice", "on");
+        await cluster.PutAsync("zoe", "on");
+        var a = await TxnDriver.BeginAsync(cluster, snapshotIsolation: true);
+        var z = await TxnDriver.BeginAsync(cluster, node: 2, snapshotIsolation: true);
+        Assert.Equal("on", await a.GetAsync("zoe"));
+        Assert.Equal("on", await z.GetAsync("alice"));
+        a.Put("alice", "off");
+        z.Put("zoe", "off");
+        // Write skew: snapshot isolation lets both commit (serializable would refuse one: WriteSkew_IsPrevented_ByReadValidation).
+        Assert.NotNull(await a.CommitAsync());
+        Assert.NotNull(await z.CommitAsync(node: 2));
+
+        await cluster.PutAsync("counter", "0");
+        var first = await TxnDriver.BeginAsync(cluster, snapshotIsolation: true);
+        var second = await TxnDriver.BeginAsync(cluster, node: 2, snapshotIsolation: true);
+        Assert.Equal("0", await first.GetAsync("counter"));
+        Assert.Equal("0", await second.GetAsync("counter"));
+        first.Put("counter", "1");
+        second.Put("counter", "1");
+        Assert.NotNull(await first.CommitAsync());
+        Assert.Null(await second.CommitAsync(node: 2)); // first committer wins
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task StableRead_ClosesTheRange_SoALaterCommitBelowItIsRefused_AndTheSnapshotNeverChanges()
+    {
+        await using var cluster = await SplitClusterAsync(["m"]);
+        await cluster.PutAsync("k", "before");
+        // A writer picks its commit timestamp; a reader then reads stably at a later timestamp.
+        var writer = await TxnDriver.BeginAsync(cluster);
+        Assert.Equal("before", await writer.GetAsync("k"));
+        writer.Put("k", "after");
+        var reader = await TxnDriver.BeginAsync(cluster, node: 2, stable: true);
+        Assert.Equal("before", await reader.GetAsync("k"));
+        // The writer commits now, above the reader's closed timestamp (its commit timestamp comes from the clock now).
+        Assert.NotNull(await writer.CommitAsync());
+        // The reader's snapshot still says "before": the commit landed above it.
+        var again = await TxnDriver.BeginAsync(cluster, node: 3, stable: true);
+        Assert.Equal("after", await again.GetAsync("k"));
+        var sameSnapshot = await cluster.Kv(1).GetAsync(new Wire.GetRequest
+        {
+            Key = ByteString.CopyFromUtf8("k"), Consistency = Wire.ReadConsistency.Snapshot, ReadTimestamp = reader.ReadTimestamp,
+        }, deadline: DateTime.UtcNow.AddSeconds(10));
+        Assert.Equal("before", sameSnapshot.Value.ToStringUtf8());
+    }
 }

@@ -27,10 +27,14 @@ internal sealed class TxnDriver
 
     public ByteString TxnId { get; }
 
-    public static async Task<TxnDriver> BeginAsync(InProcessCluster cluster, int node = 1, bool omitReadsFromCommit = false)
+    public static async Task<TxnDriver> BeginAsync(InProcessCluster cluster, int node = 1, bool omitReadsFromCommit = false, bool stable = false,
+        bool snapshotIsolation = false)
     {
         var begin = await cluster.Txn(node).BeginAsync(new Wire.BeginTransactionRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
-        return new TxnDriver(cluster, begin.ReadTimestamp) { OmitReadsFromCommit = omitReadsFromCommit };
+        return new TxnDriver(cluster, begin.ReadTimestamp)
+        {
+            OmitReadsFromCommit = omitReadsFromCommit, Stable = stable || snapshotIsolation, SnapshotIsolation = snapshotIsolation,
+        };
     }
 
     public async Task<string?> GetAsync(string key)
@@ -47,7 +51,7 @@ internal sealed class TxnDriver
         var found = new List<(string, string)>();
         var request = new Wire.TxnScanRequest
         {
-            StartKey = ByteString.CopyFromUtf8(start), EndKey = ByteString.CopyFromUtf8(end), ReadTimestamp = ReadTimestamp, Limit = 2,
+            StartKey = ByteString.CopyFromUtf8(start), EndKey = ByteString.CopyFromUtf8(end), ReadTimestamp = ReadTimestamp, Limit = 2, Stable = Stable,
         };
         _spans.Add(new Wire.TxnSpanRead { StartKey = request.StartKey, EndKey = request.EndKey });
         while (true)
@@ -75,9 +79,19 @@ internal sealed class TxnDriver
     /// </summary>
     public bool OmitReadsFromCommit { get; init; }
 
+    /// <summary>Reads from a stable snapshot (the ranges close the read timestamp): read-only and snapshot-isolation transactions.</summary>
+    public bool Stable { get; init; }
+
+    /// <summary>Commits with snapshot isolation (reads not validated; first committer wins on writes).</summary>
+    public bool SnapshotIsolation { get; init; }
+
     public Wire.CommitTransactionRequest CommitRequest(Wire.CommitProtocol protocol)
     {
-        var request = new Wire.CommitTransactionRequest { TxnId = TxnId, ReadTimestamp = ReadTimestamp, Protocol = protocol };
+        var request = new Wire.CommitTransactionRequest
+        {
+            TxnId = TxnId, ReadTimestamp = ReadTimestamp, Protocol = protocol,
+            Isolation = SnapshotIsolation ? Wire.Isolation.Snapshot : Wire.Isolation.Serializable,
+        };
         request.Writes.AddRange(_writes.Values);
         if (!OmitReadsFromCommit) request.Reads.AddRange(_reads.Values);
         request.SpanReads.AddRange(_spans);
@@ -100,7 +114,7 @@ internal sealed class TxnDriver
     }
 
     private Task<Wire.TxnReadResponse> ReadAtAnyNodeAsync(string key) =>
-        AtAnyNodeAsync(id => _cluster.Txn(id).ReadAsync(new Wire.TxnReadRequest { Key = ByteString.CopyFromUtf8(key), ReadTimestamp = ReadTimestamp },
+        AtAnyNodeAsync(id => _cluster.Txn(id).ReadAsync(new Wire.TxnReadRequest { Key = ByteString.CopyFromUtf8(key), ReadTimestamp = ReadTimestamp, Stable = Stable },
             deadline: DateTime.UtcNow.AddSeconds(5)).ResponseAsync);
 
     private async Task<T> AtAnyNodeAsync<T>(Func<int, Task<T>> call)
