@@ -46,24 +46,7 @@ public sealed partial class KvService
         }
 
         var response = new Wire.ScanResponse();
-        long bytes = 0;
-        bool cut = false;
-        foreach (var entry in page.Entries)
-        {
-            long entryBytes = entry.Key.Length + (entry.Result.Value?.Length ?? 0);
-            if (response.Entries.Count > 0 && bytes + entryBytes > _limits.ScanResponseBytesMax)
-            {
-                cut = true;
-                break;
-            }
-            bytes += entryBytes;
-            response.Entries.Add(new Wire.KeyValue
-            {
-                Key = UnsafeByteOperations.UnsafeWrap(entry.Key),
-                Value = UnsafeByteOperations.UnsafeWrap(entry.Result.Value ?? []),
-                Version = ToWire(entry.Result.VersionTimestamp),
-            });
-        }
+        bool cut = ScanPaging.AddEntries(page, response.Entries, _limits.ScanResponseBytesMax);
         response.ResumeKey = ScanPaging.ResumeKey(request.Reverse, request.StartKey, request.EndKey, route,
             response.Entries.Count > 0 ? response.Entries[^1].Key : null, full: cut || page.ResumeKey is not null);
         // A snapshot scan's timestamp, for the next pages (a linearizable scan reads the latest state of each page).

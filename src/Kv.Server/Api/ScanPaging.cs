@@ -7,6 +7,29 @@ namespace Kv.Server.Api;
 internal static class ScanPaging
 {
     /// <summary>
+    /// Adds the page's entries (value and version) to <paramref name="entries"/> until their keys and values reach
+    /// <paramref name="bytesMax"/> (always at least one); true when it stopped early for that reason.
+    /// </summary>
+    public static bool AddEntries(MvccScanPage page, Google.Protobuf.Collections.RepeatedField<Kv.Proto.V1.KeyValue> entries, long bytesMax)
+    {
+        long bytes = 0;
+        foreach (var entry in page.Entries)
+        {
+            long entryBytes = entry.Key.Length + (entry.Result.Value?.Length ?? 0);
+            if (entries.Count > 0 && bytes + entryBytes > bytesMax) return true;
+            bytes += entryBytes;
+            var version = entry.Result.VersionTimestamp;
+            entries.Add(new Kv.Proto.V1.KeyValue
+            {
+                Key = UnsafeByteOperations.UnsafeWrap(entry.Key),
+                Value = UnsafeByteOperations.UnsafeWrap(entry.Result.Value ?? []),
+                Version = new Kv.Proto.V1.Timestamp { WallNanos = version.WallNanos, Logical = version.Logical },
+            });
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Where the next page starts: after the page's last key (forward) or at it (reverse) when the page is full, else
     /// at the range's boundary when the scan goes on past it, else nowhere (empty).
     /// </summary>

@@ -39,29 +39,8 @@ public sealed class SplitScheduler(
         }
     }
 
-    private async Task RunAsync(CancellationToken ct)
-    {
-        using var timer = new PeriodicTimer(interval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
-            {
-                try
-                {
-                    using var round = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    round.CancelAfter(TimeSpan.FromMinutes(1));
-                    await CheckOnceAsync(round.Token).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-                {
-                    logger.LogWarning(e, "Split check failed; retrying next round");
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    private Task RunAsync(CancellationToken ct) =>
+        Kv.Server.Node.PeriodicRounds.RunAsync(interval, TimeSpan.FromMinutes(1), CheckOnceAsync, logger, LogLevel.Warning, "Split check", ct);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

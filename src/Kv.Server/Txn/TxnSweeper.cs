@@ -45,29 +45,9 @@ internal sealed class TxnSweeper(ReplicaHost host, TxnCoordinator coordinator, H
         return finished;
     }
 
-    private async Task RunAsync(CancellationToken ct)
-    {
-        using var timer = new PeriodicTimer(recoverAfter);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
-            {
-                try
-                {
-                    using var round = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    round.CancelAfter(TimeSpan.FromSeconds(30));
-                    await SweepOnceAsync(round.Token).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-                {
-                    logger.LogDebug(e, "Transaction sweep failed; retrying next round");
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    private Task RunAsync(CancellationToken ct) =>
+        Kv.Server.Node.PeriodicRounds.RunAsync(recoverAfter, TimeSpan.FromSeconds(30), SweepOnceAsync, logger, LogLevel.Debug,
+            "Transaction sweep", ct);
 
     public async ValueTask DisposeAsync()
     {
