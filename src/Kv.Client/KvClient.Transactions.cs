@@ -105,10 +105,14 @@ public sealed partial class KvClient
         ArgumentNullException.ThrowIfNull(body);
         options ??= new KvTransactionOptions();
         options.Validate();
+        long priority = 0;
         for (int attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var tx = await BeginTransactionAsync(options, cancellationToken).ConfigureAwait(false);
+            // Wound-wait: every attempt keeps the first one's age, so the body only gains against younger ones.
+            if (priority == 0) priority = tx.ReadTimestamp.WallNanos;
+            tx.Priority = priority;
             await using (tx.ConfigureAwait(false))
             {
                 try

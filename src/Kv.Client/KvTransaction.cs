@@ -281,6 +281,7 @@ public sealed class KvTransaction : IAsyncDisposable
                 _ => Wire.CommitProtocol.Default,
             },
             Isolation = _options.Isolation == KvIsolation.Snapshot ? Wire.Isolation.Snapshot : Wire.Isolation.Serializable,
+            Priority = Priority,
         };
         bool empty;
         lock (_gate)
@@ -385,6 +386,9 @@ public sealed class KvTransaction : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Wound-wait priority sent with the commit (smaller is older and stronger); 0: the read timestamp's.</summary>
+    internal long Priority { get; set; }
 
     // Read-only and snapshot transactions read a snapshot that can no longer change; serializable ones need not
     // (their reads are validated at commit) and so do not make ranges close timestamps under concurrent writers.

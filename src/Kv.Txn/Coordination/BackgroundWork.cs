@@ -34,6 +34,14 @@ internal sealed class BackgroundWork(ILogger logger) : IAsyncDisposable
         _ = task.ContinueWith(t => { lock (_gate) _running.Remove(t); }, TaskScheduler.Default);
     }
 
+    /// <summary>Tracks work started elsewhere (a recovery), so that disposal waits for it too.</summary>
+    public Task<T> Track<T>(Task<T> task)
+    {
+        lock (_gate) _running.Add(task);
+        _ = task.ContinueWith(t => { lock (_gate) _running.Remove(t); }, TaskScheduler.Default);
+        return task;
+    }
+
     /// <summary>Waits until nothing runs.</summary>
     public async Task DrainAsync(CancellationToken cancellationToken)
     {
@@ -42,9 +50,12 @@ internal sealed class BackgroundWork(ILogger logger) : IAsyncDisposable
             Task[] running;
             lock (_gate) running = [.. _running];
             if (running.Length == 0) return;
-            await Task.WhenAll(running).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(running.Select(Settled)).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    // Waiting for work to end, not for it to succeed: a tracked recovery may fail, and its caller has seen that.
+    private static Task Settled(Task task) => task.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     public async ValueTask DisposeAsync()
     {
@@ -53,7 +64,7 @@ internal sealed class BackgroundWork(ILogger logger) : IAsyncDisposable
         lock (_gate) running = [.. _running];
         try
         {
-            await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await Task.WhenAll(running.Select(Settled)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {

@@ -18,9 +18,11 @@ public sealed record StageItem(ByteString Key, TxnWrite? Write, TxnReadDependenc
 /// </summary>
 public sealed class CommitPlan
 {
-    private CommitPlan(ByteString txnIdBytes, TxnId txnId, StorageTimestamp readTimestamp, IReadOnlyList<StageItem> items, bool snapshotIsolation)
+    private CommitPlan(ByteString txnIdBytes, TxnId txnId, StorageTimestamp readTimestamp, IReadOnlyList<StageItem> items, bool snapshotIsolation,
+        long priority)
     {
         SnapshotIsolation = snapshotIsolation;
+        Priority = priority != 0 ? priority : readTimestamp.WallNanos;
         TxnIdBytes = txnIdBytes;
         TxnId = txnId;
         ReadTimestamp = readTimestamp;
@@ -50,6 +52,9 @@ public sealed class CommitPlan
 
     /// <summary>Snapshot isolation: reads are not validated or locked; writes conflict with anything newer than the snapshot.</summary>
     public bool SnapshotIsolation { get; }
+
+    /// <summary>Wound-wait priority: smaller is older and stronger.</summary>
+    public long Priority { get; }
 
     /// <summary>Whether the transaction writes anything.</summary>
     public bool HasWrites => Items.Any(i => i.Write is not null);
@@ -95,7 +100,7 @@ public sealed class CommitPlan
         if (!snapshot && request.Isolation != Isolation.Serializable) throw new ArgumentException($"isolation: unknown value {(int)request.Isolation}");
         // Under snapshot isolation only the writes take part: nothing validates or locks what was read.
         if (snapshot) items = items.Where(i => i.Write is not null).Select(i => i with { Read = null }).ToList();
-        return new CommitPlan(request.TxnId, txnId, readTs, items, snapshot);
+        return new CommitPlan(request.TxnId, txnId, readTs, items, snapshot, request.Priority);
     }
 
     /// <summary>The items with every scanned span cut where the ranges (as <paramref name="locate"/> knows them) end.</summary>
@@ -135,6 +140,7 @@ public sealed class CommitPlan
             CoordinatorNodeId = coordinatorNodeId,
             ReadTimestamp = TxnWire.ToWire(ReadTimestamp),
             SnapshotIsolation = SnapshotIsolation,
+            Priority = Priority,
         };
         foreach (var item in items)
         {

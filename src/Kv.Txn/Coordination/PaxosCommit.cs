@@ -13,7 +13,7 @@ namespace Kv.Txn.Coordination;
 /// (conditionally: if a recovery found the transaction committed, it is committed) before answering.
 /// </summary>
 internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher publisher, BackgroundWork background,
-    ITxnFailPoints? failPoints, ILogger logger)
+    ITxnFailPoints? failPoints, Func<CommitPlan, TxnLock?, Task> wound, TxnRecovery recovery, ILogger logger)
 {
     public async Task<CommitOutcome> CommitAsync(CommitPlan plan, StorageTimestamp commitTs, CancellationToken cancellationToken)
     {
@@ -51,7 +51,11 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
         }
         catch (Exception e) when (e is not TxnCoordinatorStoppedException)
         {
-            return await AbortAsync(plan, keys, commitTs, $"a range could not be reached ({e.Message})", null, e).ConfigureAwait(false);
+            // An answer was lost, so every stage and the manifest may have been chosen: the transaction may be
+            // implicitly committed. Settle it as a recovery would, never by a blind abort.
+            return plan.HasWrites
+                ? await SettleAsync(plan, keys, commitTs, e).ConfigureAwait(false)
+                : await AbortAsync(plan, keys, commitTs, $"a range could not be reached ({e.Message})", null, e).ConfigureAwait(false);
         }
 
         var refused = stages.FirstOrDefault(s => !s.Result.Succeeded).Result;
@@ -113,7 +117,46 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
         }
         // The ABORTED record stays for the retention period: a late duplicate of the manifest must find it.
         background.Start("abort", c => publisher.ResolveAsync(plan.TxnIdBytes, commit: false, commitTs, keys, c));
+        await wound(plan, conflict).ConfigureAwait(false);
         return new CommitOutcome(CommitStatus.Conflict, StorageTimestamp.Zero, reason, conflictKey ?? conflict?.Key, conflict?.TxnId);
+    }
+
+    private async Task<CommitOutcome> SettleAsync(CommitPlan plan, IReadOnlyList<ByteString> keys, StorageTimestamp commitTs, Exception failure)
+    {
+        var home = new TxnLock { TxnId = plan.TxnIdBytes, HomeKey = plan.HomeKey, Key = plan.HomeKey, Protocol = CommitProtocol.Paxos, Priority = plan.Priority };
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(background.Stopping);
+        bounded.CancelAfter(TimeSpan.FromSeconds(10));
+        TxnRecord record;
+        try
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await recovery.RecoverAsync(home, bounded.Token).ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception e) when (e is not OperationCanceledException && e is not InvalidOperationException)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20 * attempt, 500)), bounded.Token).ConfigureAwait(false);
+                }
+            }
+            record = (await publisher.RecordAsync(new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Query, TxnId = plan.TxnIdBytes, HomeKey = plan.HomeKey },
+                bounded.Token).ConfigureAwait(false)).Record;
+        }
+        catch (OperationCanceledException e)
+        {
+            throw new TxnOutcomeUnknownException($"transaction {plan.TxnId}: a range could not be reached ({failure.Message}); its outcome could not be settled in time", e);
+        }
+        if (record.Status == TxnStatus.Committed)
+        {
+            background.Start("publish", c => FinishCommitAsync(plan, keys, TxnWire.ToStorage(record.CommitTimestamp), c));
+            return CommitOutcome.Committed(TxnWire.ToStorage(record.CommitTimestamp));
+        }
+        if (record.Status != TxnStatus.Aborted)
+            throw new TxnOutcomeUnknownException($"transaction {plan.TxnId}: a range could not be reached ({failure.Message}); its record is still {record.Status}", failure);
+        background.Start("abort", c => publisher.ResolveAsync(plan.TxnIdBytes, commit: false, commitTs, keys, c));
+        return new CommitOutcome(CommitStatus.Conflict, StorageTimestamp.Zero, $"a range could not be reached ({failure.Message}); the transaction was aborted");
     }
 
     private static TxnRecordOp Forget(CommitPlan plan) =>

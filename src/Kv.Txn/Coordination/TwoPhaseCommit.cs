@@ -12,7 +12,7 @@ namespace Kv.Txn.Coordination;
 /// Presumed abort: a transaction this node is not running and never decided is aborted when asked about.
 /// </summary>
 internal sealed class TwoPhaseCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher publisher, BackgroundWork background,
-    ITwoPhaseDecisionLog log, ITxnFailPoints? failPoints)
+    ITwoPhaseDecisionLog log, ITxnFailPoints? failPoints, Func<CommitPlan, TxnLock?, Task> wound)
 {
     private readonly ConcurrentDictionary<string, bool> _active = new(StringComparer.Ordinal);
     private readonly object _decideGate = new();
@@ -52,6 +52,7 @@ internal sealed class TwoPhaseCommit(ulong nodeId, RangeFanOut fanOut, TxnPublis
             if (commit) return CommitOutcome.Committed(commitTs);
             var conflict = refused?.Txn?.ConflictingLock;
             var conflictKey = refused?.Txn is { Key.IsEmpty: false } t ? t.Key : null;
+            await wound(plan, conflict).ConfigureAwait(false);
             string reason = refused?.Txn?.Reason is { Length: > 0 } r ? r : refused?.Error ?? $"a range could not be reached ({failure?.Message})";
             return new CommitOutcome(CommitStatus.Conflict, StorageTimestamp.Zero, reason, conflictKey ?? conflict?.Key, conflict?.TxnId);
         }

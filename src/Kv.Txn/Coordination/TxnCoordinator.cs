@@ -36,9 +36,9 @@ public sealed class TxnCoordinator : IAsyncDisposable
         _background = new BackgroundWork(logger);
         var fanOut = new RangeFanOut(ranges);
         var publisher = new TxnPublisher(fanOut, logger);
-        _paxos = new PaxosCommit(nodeId, fanOut, publisher, _background, options.FailPoints, logger);
-        _twoPhase = new TwoPhaseCommit(nodeId, fanOut, publisher, _background, decisionLog, options.FailPoints);
         _recovery = new TxnRecovery(fanOut, publisher, decisions, logger);
+        _paxos = new PaxosCommit(nodeId, fanOut, publisher, _background, options.FailPoints, WoundAsync, _recovery, logger);
+        _twoPhase = new TwoPhaseCommit(nodeId, fanOut, publisher, _background, decisionLog, options.FailPoints, WoundAsync);
     }
 
     /// <summary>
@@ -99,6 +99,25 @@ public sealed class TxnCoordinator : IAsyncDisposable
         return Shared(TxnWire.Hex(record.TxnId), ct => _recovery.RecoverRecordAsync(record, ct), cancellationToken);
     }
 
+    /// <summary>
+    /// Wound-wait: <paramref name="plan"/> was refused because <paramref name="holder"/> holds one of its keys. If the
+    /// holder is younger (a larger priority), finish it now — an abort unless it has committed — so the older
+    /// transaction's retry finds the key free; an older holder is waited for (the retry tries again). Bounded, and
+    /// best effort: a failure only leaves the holder to ordinary recovery.
+    /// </summary>
+    private async Task WoundAsync(CommitPlan plan, TxnLock? holder)
+    {
+        if (holder is null || holder.Priority <= plan.Priority || holder.Protocol == CommitProtocol.TwoPhase) return;
+        try
+        {
+            await RecoverAsync(holder, _background.Stopping).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Left to ordinary recovery.
+        }
+    }
+
     /// <summary>Waits until the background work (publishing) of every commit so far is done.</summary>
     public Task DrainAsync(CancellationToken cancellationToken) => _background.DrainAsync(cancellationToken);
 
@@ -107,7 +126,8 @@ public sealed class TxnCoordinator : IAsyncDisposable
 
     private async Task<bool> Shared(string txn, Func<CancellationToken, Task<bool>> recover, CancellationToken cancellationToken)
     {
-        var task = _recovering.GetOrAdd(txn, _ => recover(_background.Stopping));
+        // Tracked by the background work, so that disposal waits for a recovery that a caller stopped waiting for.
+        var task = _recovering.GetOrAdd(txn, _ => _background.Track(recover(_background.Stopping)));
         try
         {
             return await task.WaitAsync(cancellationToken).ConfigureAwait(false);

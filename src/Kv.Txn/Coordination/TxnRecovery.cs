@@ -32,7 +32,8 @@ internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, IT
         switch (record.Status)
         {
             case TxnStatus.Committed:
-                await CommitAsync(record, cancellationToken).ConfigureAwait(false);
+                // A forgotten record has no keys left; the lock met is resolved with it (it may be a split's half).
+                await CommitAsync(WithKey(record, found.Key), cancellationToken).ConfigureAwait(false);
                 return true;
             case TxnStatus.Aborted:
                 await publisher.ResolveAsync(found.TxnId, commit: false, StorageTimestamp.Zero, Union(record.Keys, found.Key), cancellationToken).ConfigureAwait(false);
@@ -52,7 +53,7 @@ internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, IT
                     case TxnStatus.Staging:
                         return await RecoverStagingAsync(abort.Record, found, cancellationToken).ConfigureAwait(false);
                     case TxnStatus.Committed:
-                        await CommitAsync(abort.Record, cancellationToken).ConfigureAwait(false);
+                        await CommitAsync(WithKey(abort.Record, found.Key), cancellationToken).ConfigureAwait(false);
                         return true;
                     default:
                         await publisher.ResolveAsync(found.TxnId, commit: false, StorageTimestamp.Zero, Union(abort.Record.Keys, found.Key), cancellationToken)
@@ -117,7 +118,7 @@ internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, IT
         var abort = await publisher.RecordAsync(Op(TxnRecordOp.Types.Kind.Abort, found), cancellationToken).ConfigureAwait(false);
         if (abort.Record.Status == TxnStatus.Committed)
         {
-            await CommitAsync(abort.Record, cancellationToken).ConfigureAwait(false);
+            await CommitAsync(WithKey(abort.Record, found.Key), cancellationToken).ConfigureAwait(false);
             return true;
         }
         await publisher.ResolveAsync(found.TxnId, commit: false, StorageTimestamp.Zero, keys, cancellationToken).ConfigureAwait(false);
@@ -129,6 +130,14 @@ internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, IT
         await publisher.ResolveAsync(record.TxnId, commit: true, TxnWire.ToStorage(record.CommitTimestamp), record.Keys, cancellationToken).ConfigureAwait(false);
         await publisher.RecordAsync(new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Forget, TxnId = record.TxnId, HomeKey = record.HomeKey },
             cancellationToken).ConfigureAwait(false);
+    }
+
+    private static TxnRecord WithKey(TxnRecord record, ByteString key)
+    {
+        if (record.Keys.Contains(key)) return record;
+        var with = record.Clone();
+        with.Keys.Add(key);
+        return with;
     }
 
     private static TxnRecordOp Op(TxnRecordOp.Types.Kind kind, TxnLock found) =>

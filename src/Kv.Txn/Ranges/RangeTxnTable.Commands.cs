@@ -180,6 +180,7 @@ public sealed partial class RangeTxnTable
         Protocol = stage.Protocol,
         CoordinatorNodeId = stage.CoordinatorNodeId,
         StagedAt = TxnWire.ToWire(now),
+        Priority = stage.Priority,
     };
 
     private TxnCommandResult Refuse(WriteBatch batch, ByteString txnId, StorageTimestamp now, string reason, ByteString? key = null, TxnLock? conflict = null)

@@ -40,9 +40,14 @@ public sealed partial class RangeTxnTable
                 if (existing is not null && op.OnlyIfAbsent) return Answer(existing, ok: false, "the record exists; recover it by its status");
                 return Answer(Write(batch, existing is null ? op : Carry(existing, op), TxnStatus.Aborted, now), ok: true);
             case TxnRecordOp.Types.Kind.Forget:
-                if (existing is not null && existing.Status != TxnStatus.Staging) DeleteRecord(batch, TxnWire.Hex(existing.TxnId));
-                return Answer(existing?.Status == TxnStatus.Staging ? existing : null, ok: existing?.Status != TxnStatus.Staging,
-                    existing?.Status == TxnStatus.Staging ? "a STAGING record is not finished" : "");
+                if (existing is null || existing.Forgotten) return Answer(existing, ok: true);
+                if (existing.Status == TxnStatus.Staging) return Answer(existing, ok: false, "a STAGING record is not finished");
+                var forgotten = existing.Clone();
+                forgotten.Keys.Clear();
+                forgotten.Forgotten = true;
+                forgotten.WrittenAt = TxnWire.ToWire(now);
+                PutRecord(batch, forgotten);
+                return Answer(forgotten, ok: true);
             default:
                 return new TxnCommandResult { Ok = false, Reason = $"unknown record operation {op.Kind}" };
         }

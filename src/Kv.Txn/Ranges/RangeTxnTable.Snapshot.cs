@@ -61,7 +61,7 @@ public sealed partial class RangeTxnTable
     }
 
     /// <summary>
-    /// Forgets aborted records (a committed one stays until its coordinator or a recovery has published it and forgets it), refusal markers and read floors older than <see cref="TxnLimits.Retention"/>
+    /// Forgets aborted and forgotten records (a committed one stays until its coordinator or a recovery has published it and marked it forgotten), refusal markers and read floors older than <see cref="TxnLimits.Retention"/>
     /// (folding the floors into one range-wide floor). Runs at most once per <see cref="TxnLimits.ExpiryInterval"/>
     /// of log time, from any command, so that replicas expire alike.
     /// </summary>
@@ -70,7 +70,7 @@ public sealed partial class RangeTxnTable
         if (now < _nextExpiry) return;
         _nextExpiry = new StorageTimestamp(now.WallNanos + TxnLimits.ExpiryInterval.Ticks * 100, 0);
         var horizon = new StorageTimestamp(now.WallNanos - TxnLimits.Retention.Ticks * 100, 0);
-        foreach (var record in _records.Values.Where(r => r.Status == TxnStatus.Aborted && TxnWire.ToStorage(r.WrittenAt) < horizon).ToList())
+        foreach (var record in _records.Values.Where(r => (r.Status == TxnStatus.Aborted || r.Forgotten) && TxnWire.ToStorage(r.WrittenAt) < horizon).ToList())
             DeleteRecord(batch, TxnWire.Hex(record.TxnId));
         foreach (var finished in _finished.Values.Where(f => TxnWire.ToStorage(f.At) < horizon).ToList())
         {

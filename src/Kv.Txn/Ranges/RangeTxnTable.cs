@@ -98,7 +98,7 @@ public sealed partial class RangeTxnTable
 
     /// <summary>Records still STAGING, or COMMITTED and not yet forgotten: for the sweeper.</summary>
     public IReadOnlyList<TxnRecord> UnfinishedRecords() =>
-        _records.Values.Where(r => r.Status is TxnStatus.Staging or TxnStatus.Committed).ToList();
+        _records.Values.Where(r => r.Status == TxnStatus.Staging || (r.Status == TxnStatus.Committed && !r.Forgotten)).ToList();
 
     private void Remember(TxnRecord record) => _records[TxnWire.Hex(record.TxnId)] = record;
 
