@@ -249,6 +249,49 @@ public sealed class RangeTxnTableTests : IDisposable
         Assert.Empty(_range.Table.LocksOn("r"u8));
     }
 
+    [Fact]
+    public void StageWithManifest_RecordsStaging_OrDecidesAbortAtOnce_AndARecoveryAbortRefusesIt()
+    {
+        var ok = NewTxn();
+        var stage = StageOf(ok, 20, writes: [("home", "v")]);
+        stage.Manifest = new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Stage, TxnId = ok, HomeKey = ByteString.CopyFromUtf8("home"), CommitTimestamp = Wire(20) };
+        Assert.True(_range.Stage(stage).Ok);
+        Assert.Equal(TxnStatus.Staging, _range.Table.RecordOf(ok)!.Status);
+
+        var refused = NewTxn();
+        var conflicting = StageOf(refused, 21, writes: [("home", "w")]);
+        conflicting.Manifest = new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Stage, TxnId = refused, HomeKey = ByteString.CopyFromUtf8("home"), CommitTimestamp = Wire(21) };
+        Assert.False(_range.Stage(conflicting).Ok);
+        Assert.Equal(TxnStatus.Aborted, _range.Table.RecordOf(refused)!.Status);
+
+        var late = NewTxn();
+        _range.Record(TxnRecordOp.Types.Kind.Abort, late); // a recovery found no record and aborted
+        var arriving = StageOf(late, 22, writes: [("other", "x")]);
+        arriving.Manifest = new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Stage, TxnId = late, HomeKey = ByteString.CopyFromUtf8("home"), CommitTimestamp = Wire(22) };
+        Assert.False(_range.Stage(arriving).Ok);
+        Assert.Empty(_range.Table.LocksOn("other"u8));
+
+        // The coordinator publishes without a COMMIT record first; the record's range marks it committed and forgotten.
+        var resolve = new TxnResolve { TxnId = ok, Commit = true, CommitTimestamp = Wire(20), ForgetHomeKey = ByteString.CopyFromUtf8("home") };
+        resolve.Keys.Add(ByteString.CopyFromUtf8("home"));
+        _range.Apply(b => _range.Table.Resolve(b, resolve, _range.Now, new NoData()).Result);
+        var record = _range.Table.RecordOf(ok)!;
+        Assert.Equal(TxnStatus.Committed, record.Status);
+        Assert.True(record.Forgotten);
+        Assert.Empty(record.Keys);
+    }
+
+    private sealed class NoData : Kv.Txn.Ranges.ITxnRangeData
+    {
+        public (bool Exists, Kv.Storage.Encoding.Timestamp Version) NewestVersion(ReadOnlySpan<byte> key) => (false, Kv.Storage.Encoding.Timestamp.Zero);
+
+        public bool ChangedAfter(byte[] start, byte[]? end, Kv.Storage.Encoding.Timestamp after) => false;
+
+        public void WriteCommitted(RocksDbSharp.WriteBatch batch, ReadOnlySpan<byte> key, byte[]? value, Kv.Storage.Encoding.Timestamp timestamp)
+        {
+        }
+    }
+
     private static IEnumerable<T[]> Permutations<T>(T[] items)
     {
         if (items.Length <= 1)

@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using Kv.Proto.V1;
-using Microsoft.Extensions.Logging;
 using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
 
 namespace Kv.Txn.Coordination;
@@ -13,7 +12,7 @@ namespace Kv.Txn.Coordination;
 /// (conditionally: if a recovery found the transaction committed, it is committed) before answering.
 /// </summary>
 internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher publisher, BackgroundWork background,
-    ITxnFailPoints? failPoints, Func<CommitPlan, TxnLock?, Task> wound, TxnRecovery recovery, ILogger logger)
+    ITxnFailPoints? failPoints, Func<CommitPlan, TxnLock?, Task> wound, TxnRecovery recovery)
 {
     public async Task<CommitOutcome> CommitAsync(CommitPlan plan, StorageTimestamp commitTs, CancellationToken cancellationToken)
     {
@@ -32,21 +31,20 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
         RangeCommandResult? manifestResult = null;
         try
         {
-            var manifestTask = plan.HasWrites && !sequential
-                ? fanOut.ProposeAtAsync(plan.HomeKey, new RangeCommand { TxnRecord = manifest }, cancellationToken)
-                : null;
-            stages = await fanOut.ProposeAsync(items, i => i.Key, items => plan.StageCommand(items, commitTs, CommitProtocol.Paxos, nodeId),
-                cancellationToken, sequential ? i => i == 0 ? ReachedAsync(TxnStep.BetweenStages, cancellationToken) : default : null,
+            // The manifest rides with the stage of the range that holds the home key: one command, one round. With
+            // fail points it is sent on its own after the stages, so that the boundary between them exists.
+            stages = await fanOut.ProposeAsync(items, i => i.Key, part =>
+            {
+                var command = plan.StageCommand(part, commitTs, CommitProtocol.Paxos, nodeId);
+                if (!sequential && plan.HasWrites && part.Any(i => i.Write is not null && i.Key.Equals(plan.HomeKey))) command.TxnStage.Manifest = manifest;
+                return command;
+            }, cancellationToken, sequential ? i => i == 0 ? ReachedAsync(TxnStep.BetweenStages, cancellationToken) : default : null,
                 fixedToRange: i => i.Span is not null).ConfigureAwait(false);
             if (sequential)
             {
                 await ReachedAsync(TxnStep.AfterStagesBeforeDecision, cancellationToken).ConfigureAwait(false);
                 if (plan.HasWrites)
                     manifestResult = await fanOut.ProposeAtAsync(plan.HomeKey, new RangeCommand { TxnRecord = manifest }, cancellationToken).ConfigureAwait(false);
-            }
-            else if (manifestTask is not null)
-            {
-                manifestResult = await manifestTask.ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is not TxnCoordinatorStoppedException)
@@ -71,20 +69,12 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
     private async Task FinishCommitAsync(CommitPlan plan, IReadOnlyList<ByteString> keys, StorageTimestamp commitTs, CancellationToken cancellationToken)
     {
         await ReachedAsync(TxnStep.AfterDecisionBeforePublish, cancellationToken).ConfigureAwait(false);
-        if (plan.HasWrites)
-        {
-            var commit = await publisher.RecordAsync(new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Commit, TxnId = plan.TxnIdBytes, HomeKey = plan.HomeKey },
-                cancellationToken).ConfigureAwait(false);
-            if (!commit.Ok)
-            {
-                // Every stage and the manifest were chosen, so no recovery can have aborted it: this is a bug.
-                logger.LogCritical("Transaction {Txn} was committed but its record refuses COMMIT: {Reason}", plan.TxnId, commit.Reason);
-                return;
-            }
-        }
+        // No COMMIT record first: a recovery that meets the record STAGING finds every key locked or published here
+        // (a published key counts as staged), so it can only commit too. The range holding the record marks it
+        // committed and forgotten in the same command as its keys' publication.
         await publisher.ResolveAsync(plan.TxnIdBytes, commit: true, commitTs, keys, cancellationToken,
-            failPoints is null ? null : i => i == 0 ? ReachedAsync(TxnStep.DuringPublish, cancellationToken) : default).ConfigureAwait(false);
-        if (plan.HasWrites) await publisher.RecordAsync(Forget(plan), cancellationToken).ConfigureAwait(false);
+            failPoints is null ? null : i => i == 0 ? ReachedAsync(TxnStep.DuringPublish, cancellationToken) : default,
+            forgetHomeKey: plan.HasWrites ? plan.HomeKey : null).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -158,9 +148,6 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
         background.Start("abort", c => publisher.ResolveAsync(plan.TxnIdBytes, commit: false, commitTs, keys, c));
         return new CommitOutcome(CommitStatus.Conflict, StorageTimestamp.Zero, $"a range could not be reached ({failure.Message}); the transaction was aborted");
     }
-
-    private static TxnRecordOp Forget(CommitPlan plan) =>
-        new() { Kind = TxnRecordOp.Types.Kind.Forget, TxnId = plan.TxnIdBytes, HomeKey = plan.HomeKey };
 
     private ValueTask ReachedAsync(TxnStep step, CancellationToken cancellationToken) =>
         failPoints?.ReachedAsync(step, cancellationToken) ?? default;

@@ -37,7 +37,7 @@ public sealed class TxnCoordinator : IAsyncDisposable
         var fanOut = new RangeFanOut(ranges);
         var publisher = new TxnPublisher(fanOut, logger);
         _recovery = new TxnRecovery(fanOut, publisher, decisions, logger);
-        _paxos = new PaxosCommit(nodeId, fanOut, publisher, _background, options.FailPoints, WoundAsync, _recovery, logger);
+        _paxos = new PaxosCommit(nodeId, fanOut, publisher, _background, options.FailPoints, WoundAsync, _recovery);
         _twoPhase = new TwoPhaseCommit(nodeId, fanOut, publisher, _background, decisionLog, options.FailPoints, WoundAsync);
     }
 

@@ -13,7 +13,7 @@ namespace Kv.Txn.Coordination;
 internal sealed class TxnPublisher(RangeFanOut fanOut, ILogger logger)
 {
     public async Task ResolveAsync(ByteString txnId, bool commit, StorageTimestamp commitTs, IReadOnlyList<ByteString> keys,
-        CancellationToken cancellationToken, Func<int, ValueTask>? between = null)
+        CancellationToken cancellationToken, Func<int, ValueTask>? between = null, ByteString? forgetHomeKey = null)
     {
         if (keys.Count == 0) return;
         for (int attempt = 1; ; attempt++)
@@ -23,6 +23,7 @@ internal sealed class TxnPublisher(RangeFanOut fanOut, ILogger logger)
                 var results = await fanOut.ProposeAsync(keys, k => k, part =>
                 {
                     var resolve = new TxnResolve { TxnId = txnId, Commit = commit, CommitTimestamp = TxnWire.ToWire(commitTs) };
+                    if (commit && forgetHomeKey is not null) resolve.ForgetHomeKey = forgetHomeKey;
                     resolve.Keys.AddRange(part);
                     return new RangeCommand { TxnResolve = resolve };
                 }, cancellationToken, between).ConfigureAwait(false);

@@ -125,12 +125,9 @@ internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, IT
         return true;
     }
 
-    private async Task CommitAsync(TxnRecord record, CancellationToken cancellationToken)
-    {
-        await publisher.ResolveAsync(record.TxnId, commit: true, TxnWire.ToStorage(record.CommitTimestamp), record.Keys, cancellationToken).ConfigureAwait(false);
-        await publisher.RecordAsync(new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Forget, TxnId = record.TxnId, HomeKey = record.HomeKey },
-            cancellationToken).ConfigureAwait(false);
-    }
+    private Task CommitAsync(TxnRecord record, CancellationToken cancellationToken) =>
+        publisher.ResolveAsync(record.TxnId, commit: true, TxnWire.ToStorage(record.CommitTimestamp), record.Keys, cancellationToken,
+            forgetHomeKey: record.HomeKey);
 
     private static TxnRecord WithKey(TxnRecord record, ByteString key)
     {

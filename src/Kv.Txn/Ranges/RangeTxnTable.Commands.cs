@@ -22,6 +22,18 @@ public sealed partial class RangeTxnTable
     {
         ArgumentNullException.ThrowIfNull(stage);
         ArgumentNullException.ThrowIfNull(data);
+        if (stage.Manifest is null) return StageKeys(batch, stage, now, data);
+        // The manifest first: a record a recovery already wrote (ABORTED) refuses the stage, nothing locked.
+        var record = ApplyRecord(batch, stage.Manifest, now);
+        if (!record.Ok) return record;
+        var staged = StageKeys(batch, stage, now, data);
+        // Refused here: nothing can commit it any more, so it is decided at once.
+        if (!staged.Ok) ApplyRecord(batch, new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Abort, TxnId = stage.TxnId, HomeKey = stage.Manifest.HomeKey }, now);
+        return staged;
+    }
+
+    private TxnCommandResult StageKeys(WriteBatch batch, TxnStage stage, StorageTimestamp now, ITxnRangeData data)
+    {
         string txn = TxnWire.Hex(stage.TxnId);
         var commitTs = TxnWire.ToStorage(stage.CommitTimestamp);
         if (_finished.TryGetValue(txn, out var finished))
@@ -127,6 +139,8 @@ public sealed partial class RangeTxnTable
             DeleteLock(batch, held);
         }
         PutFinished(batch, resolve.TxnId, resolve.Commit, now);
+        if (resolve.Commit && !resolve.ForgetHomeKey.IsEmpty && RecordOf(resolve.TxnId) is not null)
+            ApplyRecord(batch, new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Forget, TxnId = resolve.TxnId, HomeKey = resolve.ForgetHomeKey }, now);
         return (new TxnCommandResult { Ok = true }, resolve.Commit ? commitTs : null);
     }
 

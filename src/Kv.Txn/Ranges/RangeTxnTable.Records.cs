@@ -41,8 +41,10 @@ public sealed partial class RangeTxnTable
                 return Answer(Write(batch, existing is null ? op : Carry(existing, op), TxnStatus.Aborted, now), ok: true);
             case TxnRecordOp.Types.Kind.Forget:
                 if (existing is null || existing.Forgotten) return Answer(existing, ok: true);
-                if (existing.Status == TxnStatus.Staging) return Answer(existing, ok: false, "a STAGING record is not finished");
+                if (existing.Status == TxnStatus.Aborted) return Answer(existing, ok: false, "the transaction is aborted");
+                // STAGING too: the sender knows every stage was chosen (implicitly committed), so it is committed.
                 var forgotten = existing.Clone();
+                forgotten.Status = TxnStatus.Committed;
                 forgotten.Keys.Clear();
                 forgotten.Forgotten = true;
                 forgotten.WrittenAt = TxnWire.ToWire(now);
