@@ -158,7 +158,10 @@ public sealed partial class KvClient
         bool maybeSent = false;
         try
         {
-            return await InvokeCoreAsync("Commit", idempotent: false, routingKey: null, async (endpoint, call) =>
+            // Sent to the leader of the home key's range (the first write; the server makes it the home key) when
+            // known: the manifest and that range's stage are then proposed where they are decided, one hop fewer.
+            ReadOnlyMemory<byte>? home = request.Writes.Count > 0 ? request.Writes[0].Key.Memory : null;
+            return await InvokeCoreAsync("Commit", idempotent: false, routingKey: home, async (endpoint, call) =>
             {
                 maybeSent = true;
                 try
