@@ -1,20 +1,26 @@
 namespace Kv.Load;
 
-/// <summary>Running totals shared by the workers, read once a second for the progress line.</summary>
+/// <summary>Running totals shared by the workers, read once a second for the progress line (and every 200 ms by a timeline).</summary>
 internal sealed class LoadCounters
 {
-    private long _completed;
+    private long _succeeded;
     private long _errors;
+    private long _retries;
 
-    public long Completed => Interlocked.Read(ref _completed);
+    public long Completed => Succeeded + Errors;
+
+    public long Succeeded => Interlocked.Read(ref _succeeded);
 
     public long Errors => Interlocked.Read(ref _errors);
 
-    public void Succeeded() => Interlocked.Increment(ref _completed);
+    /// <summary>Transaction attempts run again after a conflict (transfers only).</summary>
+    public long Retries => Interlocked.Read(ref _retries);
 
-    public void Failed()
+    public void Success(int retries)
     {
-        Interlocked.Increment(ref _completed);
-        Interlocked.Increment(ref _errors);
+        if (retries > 0) Interlocked.Add(ref _retries, retries);
+        Interlocked.Increment(ref _succeeded);
     }
+
+    public void Failed() => Interlocked.Increment(ref _errors);
 }

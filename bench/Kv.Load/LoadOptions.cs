@@ -23,14 +23,48 @@ internal enum LoadOperation
 
     /// <summary>Not a benchmark: one put, retried until it succeeds or <see cref="LoadOptions.Seconds"/> pass (readiness check for scripts).</summary>
     Probe,
+
+    /// <summary>
+    /// A transaction that reads accounts in <see cref="LoadOptions.RangesPerTxn"/> distinct ranges and moves an amount
+    /// between them (Kv only; the accounts are written first by <see cref="Setup"/>).
+    /// </summary>
+    Transfer,
+
+    /// <summary>
+    /// Each operation is, at random, a single-range put (<see cref="LoadOptions.Keys"/> keys <c>k…</c>,
+    /// <see cref="LoadOptions.ValueBytes"/>), a transfer with Paxos commit or a transfer with 2PC, each kind with its own
+    /// histograms: the three compared in the same run, through the same client (so the same coordinating node).
+    /// </summary>
+    Compare,
+
+    /// <summary>Not a benchmark: splits the cluster into <see cref="LoadOptions.Ranges"/> ranges at evenly spaced account keys and writes every account.</summary>
+    Setup,
+
+    /// <summary>Not a benchmark: reads every account in one transaction and checks that the balances add up (exit code 1 if not).</summary>
+    Verify,
+}
+
+/// <summary>The commit protocol a transfer asks for (<c>--protocol</c>).</summary>
+internal enum TransferProtocol
+{
+    /// <summary>The cluster's default (the nodes' <c>--txn-commit-protocol</c>).</summary>
+    Default,
+
+    /// <summary>Paxos commit: the manifest in the home range's Paxos log, written in parallel with the stages.</summary>
+    Paxos,
+
+    /// <summary>Classic two-phase commit: the coordinating node logs the decision on its own disk.</summary>
+    TwoPhase,
 }
 
 /// <summary>The command line of one run. Every flag is validated up front so that a typo fails before any load.</summary>
 internal sealed record LoadOptions
 {
     public const string Usage =
-        "usage: Kv.Load --target kv|etcd --endpoints URL,URL,URL --op put|get|probe [--clients N] [--seconds S] "
-        + "[--warmup-seconds W] [--keys K] [--value-bytes B] [--client-instances I] [--seed X] [--json FILE]";
+        "usage: Kv.Load --target kv|etcd --endpoints URL,URL,URL --op put|get|probe|transfer|compare|setup|verify [--clients N] [--seconds S] "
+        + "[--warmup-seconds W] [--keys K] [--value-bytes B] [--client-instances I] [--seed X] [--json FILE]"
+        + "\n  transfer/setup/verify (Kv only): [--accounts A] [--ranges R] [--ranges-per-txn 1|2|4] [--protocol default|paxos|two-phase] "
+        + "[--max-attempts M] [--timeline FILE.csv [--events FILE] [--drain-seconds D]]";
 
     public required LoadTargetKind Target { get; init; }
     public required IReadOnlyList<string> Endpoints { get; init; }
@@ -47,13 +81,40 @@ internal sealed record LoadOptions
     public int Seed { get; init; } = 1;
     public string? JsonPath { get; init; }
 
+    /// <summary>Accounts <c>acct-000000</c>… (transfer, setup, verify).</summary>
+    public int Accounts { get; init; } = 10_000;
+
+    /// <summary>Setup: how many ranges the accounts are split into, at evenly spaced account keys.</summary>
+    public int Ranges { get; init; } = 8;
+
+    /// <summary>Transfer: how many distinct ranges each transaction's accounts are in (1: two accounts of one range).</summary>
+    public int RangesPerTxn { get; init; } = 2;
+
+    public TransferProtocol Protocol { get; init; } = TransferProtocol.Default;
+
+    /// <summary>Transfer: <c>KvTransactionOptions.MaxAttempts</c> (how often a conflicting transaction runs again).</summary>
+    public int MaxAttempts { get; init; } = 10;
+
+    /// <summary>Transfer: a CSV file that gets one row per 200 ms (throughput, node status, in-doubt transactions), as the run goes.</summary>
+    public string? TimelinePath { get; init; }
+
+    /// <summary>
+    /// Transfer with a timeline: a file a script appends <c>kill EPOCH_MS NODE</c> / <c>restart EPOCH_MS NODE</c> lines to
+    /// while the run lasts; read at the end to summarize the timeline around those events.
+    /// </summary>
+    public string? EventsPath { get; init; }
+
+    /// <summary>Transfer with a timeline: how long sampling goes on after the workers stop (to see the locks drain).</summary>
+    public double DrainSeconds { get; init; }
+
     /// <summary>Parses <paramref name="args"/>; throws <see cref="ArgumentException"/> naming every problem.</summary>
     public static LoadOptions Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         var problems = new List<string>();
         string[] known = ["--target", "--endpoints", "--op", "--clients", "--seconds", "--warmup-seconds", "--keys",
-            "--value-bytes", "--client-instances", "--seed", "--json"];
+            "--value-bytes", "--client-instances", "--seed", "--json", "--accounts", "--ranges", "--ranges-per-txn", "--protocol",
+            "--max-attempts", "--timeline", "--events", "--drain-seconds"];
         for (int i = 0; i < args.Length; i++)
         {
             if (!known.Contains(args[i])) { problems.Add($"unknown argument '{args[i]}'"); continue; }
@@ -83,9 +144,28 @@ internal sealed record LoadOptions
             "put" => LoadOperation.Put,
             "get" => LoadOperation.Get,
             "probe" => LoadOperation.Probe,
+            "transfer" => LoadOperation.Transfer,
+            "compare" => LoadOperation.Compare,
+            "setup" => LoadOperation.Setup,
+            "verify" => LoadOperation.Verify,
             _ => null,
         };
-        if (op is null) problems.Add("--op must be put, get or probe");
+        if (op is null) problems.Add("--op must be put, get, probe, transfer, compare, setup or verify");
+        if (op is LoadOperation.Transfer or LoadOperation.Compare or LoadOperation.Setup or LoadOperation.Verify && target == LoadTargetKind.Etcd)
+            problems.Add($"--op {values["--op"]} runs against Kv only");
+        TransferProtocol? protocol = values.GetValueOrDefault("--protocol", "default") switch
+        {
+            "default" => TransferProtocol.Default,
+            "paxos" => TransferProtocol.Paxos,
+            "two-phase" => TransferProtocol.TwoPhase,
+            _ => null,
+        };
+        if (protocol is null) problems.Add("--protocol must be default, paxos or two-phase");
+        if (op == LoadOperation.Compare && values.ContainsKey("--protocol")) problems.Add("--op compare runs both protocols; leave out --protocol");
+        if (op != LoadOperation.Transfer && (values.ContainsKey("--timeline") || values.ContainsKey("--events")))
+            problems.Add("--timeline and --events go with --op transfer");
+        if ((values.ContainsKey("--events") || values.ContainsKey("--drain-seconds")) && !values.ContainsKey("--timeline"))
+            problems.Add("--events and --drain-seconds need --timeline");
         var endpoints = (values.GetValueOrDefault("--endpoints") ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (endpoints.Length == 0) problems.Add("--endpoints needs at least one URL (http://host:port)");
@@ -106,7 +186,17 @@ internal sealed record LoadOptions
             ClientInstances = Read("--client-instances", 1, Int, v => v is >= 1 and <= 64, "a whole number from 1 to 64"),
             Seed = Read("--seed", 1, Int, _ => true, "a whole number"),
             JsonPath = values.GetValueOrDefault("--json"),
+            Accounts = Read("--accounts", 10_000, Int, v => v is >= 8 and <= 1_000_000, "a whole number from 8 to 1,000,000"),
+            Ranges = Read("--ranges", 8, Int, v => v is >= 1 and <= 256, "a whole number from 1 to 256"),
+            RangesPerTxn = Read("--ranges-per-txn", 2, Int, v => v is 1 or 2 or 4, "1, 2 or 4"),
+            Protocol = protocol ?? TransferProtocol.Default,
+            MaxAttempts = Read("--max-attempts", 10, Int, v => v is >= 1 and <= 1_000, "a whole number from 1 to 1,000"),
+            TimelinePath = values.GetValueOrDefault("--timeline"),
+            EventsPath = values.GetValueOrDefault("--events"),
+            DrainSeconds = Read("--drain-seconds", 0.0, Num, v => v is >= 0 and <= 60, "0 to 60 seconds"),
         };
+        if (options.Accounts < options.Ranges * 2)
+            problems.Add($"--accounts {options.Accounts}: at least two accounts per range are needed ({options.Ranges} ranges)");
         if (problems.Count > 0)
             throw new ArgumentException(string.Join(Environment.NewLine, problems.Select(p => "  - " + p).Prepend("invalid arguments:").Append(Usage)));
         return options;

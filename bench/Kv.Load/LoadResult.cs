@@ -35,16 +35,55 @@ internal sealed record LoadResult
     /// <summary>CPU time of this load generator over the whole run (warmup included) ÷ its wall time.</summary>
     public required double ClientCores { get; init; }
 
-    public static LoadResult Merge(LoadOptions options, IReadOnlyList<WorkerResult> workers, double clientCores)
+    // Transfers only (null otherwise, and left out of the JSON).
+    public string? Protocol { get; init; }
+    public int? RangesPerTxn { get; init; }
+    public int? Accounts { get; init; }
+
+    /// <summary>Attempts run again after a conflict, by the measured transactions that succeeded.</summary>
+    public long? Retries { get; init; }
+
+    /// <summary>The commit alone (the attempt that committed), µs.</summary>
+    public long? CommitP50Us { get; init; }
+    public long? CommitP90Us { get; init; }
+    public long? CommitP99Us { get; init; }
+    public long? CommitP999Us { get; init; }
+    public long? CommitMaxUs { get; init; }
+    public double? CommitMeanUs { get; init; }
+
+    /// <summary>Commits sent to each node over the whole run (index = position in the endpoints; 0: no leader known).</summary>
+    public IReadOnlyList<long>? CommitsByNode { get; init; }
+
+    /// <summary>The node that got the most commits (position in the endpoints).</summary>
+    public int? Coordinator { get; init; }
+
+    /// <summary><c>--op compare</c>: each kind of operation (put, Paxos commit, 2PC) on its own.</summary>
+    public IReadOnlyList<VariantResult>? Variants { get; init; }
+
+    public TimelineSummary? Timeline { get; init; }
+
+    /// <summary>Every transaction probed after a failed commit (timeline runs).</summary>
+    public IReadOnlyList<InDoubtRecord>? InDoubt { get; init; }
+
+    /// <summary>The probes' failed reads (a key still blocked, or its range electing), by kind (timeline runs).</summary>
+    public IReadOnlyList<ProbeFailure>? ProbeFailures { get; init; }
+
+    public static LoadResult Merge(LoadOptions options, IReadOnlyList<WorkerResult> workers, double clientCores,
+        TransferWorkload? transfer = null, Timeline? timeline = null)
     {
-        var all = new LongHistogram(workers[0].Histogram.HighestTrackableValue, workers[0].Histogram.NumberOfSignificantValueDigits);
-        foreach (var w in workers) all.Add(w.Histogram);
+        var all = Combine(workers.SelectMany(w => w.Histograms));
+        var commit = Combine(workers.SelectMany(w => w.CommitHistograms));
         var kinds = workers.SelectMany(w => w.ErrorKinds)
             .GroupBy(k => k.Key, StringComparer.Ordinal)
-            .Select(g => new ErrorKind(g.Key, g.Sum(k => k.Value.Count), g.First().Value.FirstMessage))
+            .Select(g => new ErrorKind(g.Key, g.Sum(k => k.Value.Count), g.First().Value.FirstMessage,
+                g.Sum(k => k.Value.TotalUs) / Math.Max(1, g.Sum(k => k.Value.Count)), g.Max(k => k.Value.MaxUs)))
             .OrderByDescending(k => k.Count)
             .ToArray();
         bool any = all.TotalCount > 0;
+        bool isTransfer = transfer is not null;
+        bool anyCommit = commit.TotalCount > 0;
+        var commitsByNode = transfer?.CommitsByNode;
+        var variantNames = transfer?.VariantNames ?? [];
         return new LoadResult
         {
             Target = options.Target.ToString().ToLowerInvariant(),
@@ -67,13 +106,70 @@ internal sealed record LoadResult
             Errors = workers.Sum(w => w.Errors),
             ErrorKinds = kinds,
             ClientCores = clientCores,
+            Protocol = isTransfer ? options.Operation == LoadOperation.Compare ? "compare" : ProtocolName(options.Protocol) : null,
+            RangesPerTxn = isTransfer ? options.RangesPerTxn : null,
+            Accounts = isTransfer ? options.Accounts : null,
+            Retries = isTransfer ? workers.Sum(w => w.Retries.Sum()) : null,
+            CommitP50Us = isTransfer ? (anyCommit ? commit.GetValueAtPercentile(50) : 0) : null,
+            CommitP90Us = isTransfer ? (anyCommit ? commit.GetValueAtPercentile(90) : 0) : null,
+            CommitP99Us = isTransfer ? (anyCommit ? commit.GetValueAtPercentile(99) : 0) : null,
+            CommitP999Us = isTransfer ? (anyCommit ? commit.GetValueAtPercentile(99.9) : 0) : null,
+            CommitMaxUs = isTransfer ? (anyCommit ? commit.GetMaxValue() : 0) : null,
+            CommitMeanUs = isTransfer ? (anyCommit ? commit.GetMean() : 0) : null,
+            CommitsByNode = commitsByNode,
+            Coordinator = commitsByNode is null ? null
+                : Enumerable.Range(0, commitsByNode.Count).MaxBy(n => commitsByNode[n]),
+            Variants = variantNames.Count > 1
+                ? variantNames.Select((name, v) => VariantResult.From(name, options.Seconds,
+                    Combine(workers.Select(w => w.Histograms[v])), Combine(workers.Select(w => w.CommitHistograms[v])),
+                    workers.Sum(w => w.Retries[v]))).ToArray()
+                : null,
+            Timeline = timeline is not null && options.EventsPath is { } events ? TimelineSummary.From(timeline, events, options.WarmupSeconds, options.Seconds) : null,
+            InDoubt = timeline?.Tracker?.Entries.Select(e => new InDoubtRecord(
+                e.Kind == InDoubtTracker.Kind.CommitFailed ? "commit_failed" : "answered_before_failure", e.SinceStartS, e.UsableAtS, e.AvailableAtS, e.LockWaitS)).ToArray(),
+            ProbeFailures = timeline?.Tracker?.ProbeFailures.Select(f => new ProbeFailure(f.Key, f.Value.Count, f.Value.MeanUs, f.Value.FirstMessage))
+                .OrderByDescending(f => f.Count).ToArray(),
         };
     }
 
-    /// <summary>One line of <c>name=value</c> pairs, stable for scripts to parse.</summary>
-    public string SummaryLine() => string.Create(CultureInfo.InvariantCulture,
-        $"target={Target} op={Op} clients={Clients} seconds={Seconds} ops={Ops} ops_per_s={OpsPerSecond:0.0} "
-        + $"p50_us={P50Us} p90_us={P90Us} p99_us={P99Us} p999_us={P999Us} max_us={MaxUs} errors={Errors} client_cores={ClientCores:0.00}");
+    public static string ProtocolName(TransferProtocol protocol) => protocol switch
+    {
+        TransferProtocol.Paxos => "paxos",
+        TransferProtocol.TwoPhase => "two-phase",
+        _ => "default",
+    };
+
+    private static LongHistogram Combine(IEnumerable<LongHistogram> histograms)
+    {
+        LongHistogram? all = null;
+        foreach (var h in histograms)
+        {
+            all ??= new LongHistogram(h.HighestTrackableValue, h.NumberOfSignificantValueDigits);
+            all.Add(h);
+        }
+        return all ?? new LongHistogram(60_000_000, 3);
+    }
+
+    /// <summary>
+    /// One line of <c>name=value</c> pairs, stable for scripts to parse. Transfers add the protocol, the commit's
+    /// latency, the retries and where the commits went; timeline runs with events add <see cref="TimelineSummary"/>.
+    /// </summary>
+    public string SummaryLine()
+    {
+        string line = string.Create(CultureInfo.InvariantCulture,
+            $"target={Target} op={Op} clients={Clients} seconds={Seconds} ops={Ops} ops_per_s={OpsPerSecond:0.0} "
+            + $"p50_us={P50Us} p90_us={P90Us} p99_us={P99Us} p999_us={P999Us} max_us={MaxUs} errors={Errors} client_cores={ClientCores:0.00}");
+        if (Protocol is null) return line;
+        line += string.Create(CultureInfo.InvariantCulture,
+            $" protocol={Protocol} ranges_per_txn={RangesPerTxn} commit_p50_us={CommitP50Us} commit_p90_us={CommitP90Us} "
+            + $"commit_p99_us={CommitP99Us} commit_p999_us={CommitP999Us} commit_max_us={CommitMaxUs} retries={Retries} "
+            + $"commits_by_node={string.Join('/', CommitsByNode ?? [])} coordinator={Coordinator}");
+        if (Variants is not null)
+        {
+            foreach (var v in Variants) line += " " + v.SummaryFields();
+        }
+        return Timeline is null ? line : line + " " + Timeline.SummaryFields();
+    }
 
     public async Task WriteJsonAsync(string path, CancellationToken cancellationToken)
     {
@@ -82,11 +178,50 @@ internal sealed record LoadResult
             WriteIndented = true,
             PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
             NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         };
         await using var file = File.Create(path);
         await JsonSerializer.SerializeAsync(file, this, json, cancellationToken).ConfigureAwait(false);
     }
 }
 
-/// <summary>Failures of one kind (exception type, with the Kv error code or gRPC status) and the first one's message.</summary>
-internal sealed record ErrorKind(string Kind, long Count, string FirstMessage);
+/// <summary>Reads of a probe that failed (the SDK gave up), by kind: how many, how long each took on average (µs), the first message.</summary>
+internal sealed record ProbeFailure(string Kind, long Count, long MeanUs, string FirstMessage);
+
+/// <summary>One kind of operation of a <c>--op compare</c> run: its throughput and latency, and its commit's (transfers).</summary>
+internal sealed record VariantResult(
+    string Name, long Ops, double OpsPerSecond, long P50Us, long P90Us, long P99Us, long MaxUs,
+    long? CommitP50Us, long? CommitP90Us, long? CommitP99Us, long? CommitMaxUs, long Retries)
+{
+    public static VariantResult From(string name, double seconds, LongHistogram all, LongHistogram commit, long retries)
+    {
+        bool any = all.TotalCount > 0, anyCommit = commit.TotalCount > 0;
+        return new VariantResult(name, all.TotalCount, all.TotalCount / seconds,
+            any ? all.GetValueAtPercentile(50) : 0, any ? all.GetValueAtPercentile(90) : 0, any ? all.GetValueAtPercentile(99) : 0,
+            any ? all.GetMaxValue() : 0,
+            anyCommit ? commit.GetValueAtPercentile(50) : null, anyCommit ? commit.GetValueAtPercentile(90) : null,
+            anyCommit ? commit.GetValueAtPercentile(99) : null, anyCommit ? commit.GetMaxValue() : null, retries);
+    }
+
+    /// <summary><c>NAME_ops_per_s=… NAME_p50_us=…</c>, and the commit's percentiles when it has commits.</summary>
+    public string SummaryFields()
+    {
+        string line = string.Create(CultureInfo.InvariantCulture,
+            $"{Name}_ops_per_s={OpsPerSecond:0.0} {Name}_p50_us={P50Us} {Name}_p90_us={P90Us} {Name}_p99_us={P99Us} {Name}_max_us={MaxUs}");
+        if (CommitP50Us is null) return line;
+        return line + string.Create(CultureInfo.InvariantCulture,
+            $" {Name}_commit_p50_us={CommitP50Us} {Name}_commit_p90_us={CommitP90Us} {Name}_commit_p99_us={CommitP99Us} {Name}_commit_max_us={CommitMaxUs} {Name}_retries={Retries}");
+    }
+}
+
+/// <summary>
+/// A transaction probed after a failed commit: its kind, when it was taken up, when its keys were all usable and when
+/// their ranges could all serve (s since the run's start; null: not by the end), and the longest a key waited for its lock alone.
+/// </summary>
+internal sealed record InDoubtRecord(string Kind, double SinceStartS, double? UsableAtS, double? AvailableAtS, double? LockWaitS);
+
+/// <summary>
+/// Failures of one kind (exception type, with the Kv error code or gRPC status), the first one's message, and how
+/// long the failed operations ran before they failed (mean and max, µs).
+/// </summary>
+internal sealed record ErrorKind(string Kind, long Count, string FirstMessage, long MeanUs, long MaxUs);

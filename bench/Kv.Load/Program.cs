@@ -1,5 +1,6 @@
-// Closed-loop load against Kv or etcd; see bench/README.md ("Kv vs etcd") and bench/compare-etcd.sh.
-// stdout: one summary line (name=value pairs); stderr: progress once a second, error kinds; exit code 1 on errors.
+// Closed-loop load against Kv or etcd; see bench/README.md ("Kv vs etcd", "Commit protocols") and bench/compare-etcd.sh,
+// bench/commit-protocols.sh. stdout: one summary line (name=value pairs); stderr: progress once a second, error kinds;
+// exit code 1 on errors.
 using Kv.Load;
 
 LoadOptions options;
@@ -20,6 +21,16 @@ Console.CancelKeyPress += (_, e) =>
     cts.Cancel();
 };
 
+switch (options.Operation)
+{
+    case LoadOperation.Setup:
+        return await AccountSetup.SetupAsync(options, cts.Token);
+    case LoadOperation.Verify:
+        return await AccountSetup.VerifyAsync(options, cts.Token);
+    case LoadOperation.Transfer or LoadOperation.Compare:
+        return await RunTransfersAsync(options, cts.Token);
+}
+
 var keys = new KeySpace(options.Keys, options.ValueBytes, options.Seed);
 await using ILoadTarget target = options.Target switch
 {
@@ -33,10 +44,42 @@ if (options.Operation == LoadOperation.Probe)
 if (options.Operation == LoadOperation.Get)
     await Preloader.RunAsync(target, keys, Math.Min(options.Clients, 64), cts.Token);
 
-var result = await LoadRunner.RunAsync(target, options, keys, cts.Token);
-Console.WriteLine(result.SummaryLine());
-foreach (var kind in result.ErrorKinds)
-    Console.Error.WriteLine($"errors: {kind.Count} × {kind.Kind}: {kind.FirstMessage}");
-if (options.JsonPath is { } path)
-    await result.WriteJsonAsync(path, cts.Token);
-return result.Errors == 0 ? 0 : 1;
+LoadRunner.Operation operation = options.Operation == LoadOperation.Get
+    ? async (random, ct) => { await target.GetAsync(random.Next(keys.Count), ct).ConfigureAwait(false); return default; }
+    : async (random, ct) => { await target.PutAsync(random.Next(keys.Count), ct).ConfigureAwait(false); return default; };
+var (workers, clientCores) = await LoadRunner.RunAsync(options, variants: 1, operation, timeline: null, cts.Token);
+return await ReportAsync(LoadResult.Merge(options, workers, clientCores), options, cts.Token);
+
+static async Task<int> RunTransfersAsync(LoadOptions options, CancellationToken cancellationToken)
+{
+    using var admin = new ClusterAdmin(options.Endpoints);
+    TransferWorkload workload;
+    try
+    {
+        workload = await TransferWorkload.CreateAsync(options, admin, new KeySpace(options.Keys, options.ValueBytes, options.Seed), cancellationToken);
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+    await using (workload)
+    {
+        var timeline = options.TimelinePath is { } path ? new Timeline(path, admin, workload) : null;
+        LoadRunner.Operation operation = options.Operation == LoadOperation.Compare ? workload.RunCompareAsync : workload.RunAsync;
+        var (workers, clientCores) = await LoadRunner.RunAsync(options, workload.VariantNames.Count, operation, timeline, cancellationToken);
+        return await ReportAsync(LoadResult.Merge(options, workers, clientCores, workload, timeline), options, cancellationToken);
+    }
+}
+
+static async Task<int> ReportAsync(LoadResult result, LoadOptions options, CancellationToken cancellationToken)
+{
+    Console.WriteLine(result.SummaryLine());
+    foreach (var kind in result.ErrorKinds)
+        Console.Error.WriteLine($"errors: {kind.Count} × {kind.Kind} (failed after {kind.MeanUs / 1000} ms on average, {kind.MaxUs / 1000} ms at most): {kind.FirstMessage}");
+    foreach (var failure in result.ProbeFailures ?? [])
+        Console.Error.WriteLine($"probe reads that failed: {failure.Count} × {failure.Kind} (after {failure.MeanUs / 1000} ms on average): {failure.FirstMessage}");
+    if (options.JsonPath is { } path)
+        await result.WriteJsonAsync(path, cancellationToken);
+    return result.Errors == 0 ? 0 : 1;
+}
