@@ -180,10 +180,10 @@ public sealed class TransactionTests
         // The reader's snapshot still says "before": the commit landed above it.
         var again = await TxnDriver.BeginAsync(cluster, node: 3, stable: true);
         Assert.Equal("after", await again.GetAsync("k"));
-        var sameSnapshot = await cluster.Kv(1).GetAsync(new Wire.GetRequest
+        var sameSnapshot = await cluster.AnyNodeAsync(kv => kv.GetAsync(new Wire.GetRequest
         {
             Key = ByteString.CopyFromUtf8("k"), Consistency = Wire.ReadConsistency.Snapshot, ReadTimestamp = reader.ReadTimestamp,
-        }, deadline: DateTime.UtcNow.AddSeconds(10));
+        }, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
         Assert.Equal("before", sameSnapshot.Value.ToStringUtf8());
     }
 }
