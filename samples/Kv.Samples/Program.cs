@@ -23,6 +23,11 @@ try
     await foreach (var e in kv.ScanPrefixAsync("sample/items/", new KvScanOptions { PageSize = 2, Reverse = true }, cts.Token))
         Console.WriteLine($"  {e.KeyString} = {e.ValueString}");
 
+    // Batches: grouped by range, one Batch RPC per range; not atomic (use a transaction for all-or-nothing).
+    await kv.PutManyAsync(Enumerable.Range(0, 100).Select(i => ($"sample/batch/{i:D3}", $"value {i}")), cts.Token);
+    var some = await kv.GetManyAsync(["sample/batch/007", "sample/batch/missing", "sample/batch/099"], cts.Token);
+    Console.WriteLine($"get-many: {string.Join(", ", some.Select(e => e?.ValueString ?? "(none)"))}");
+
     Console.WriteLine($"delete sample/greeting: existed = {await kv.DeleteAsync("sample/greeting", cts.Token)}");
 
     // A transfer between two accounts, atomic and serializable: run again by the client if it conflicts.
@@ -49,6 +54,11 @@ try
         Console.WriteLine($"note committed at {committedAt}");
     }
     return 0;
+}
+catch (KvBatchException e)
+{
+    Console.Error.WriteLine($"{e.Code}: {e.Message} ({e.WriteOutcomes.Count(o => o == KvWriteOutcome.NotApplied)} entries not applied)");
+    return 1;
 }
 catch (KvTransactionOutcomeUnknownException e)
 {

@@ -195,7 +195,7 @@ public sealed partial class KvClient
             case StatusCode.Aborted:
                 return Conflict(e, e.GetRpcStatus());
             case StatusCode.Unavailable when IsConnectFailure(e):
-                _router.MarkDead(endpoint);
+                _router.NotLeader(endpoint);
                 _router.Advance();
                 return new RetryableAttemptException(operation, endpoint, immediate: _router.AnyAlive(),
                     new KvUnavailableException($"Commit: no node accepted a connection (last: {endpoint}: {e.Status.Detail}); the transaction was not sent (nothing was committed). Check that the endpoints are right and nodes are up.", e));

@@ -30,6 +30,7 @@ public sealed partial class KvClient : IAsyncDisposable
     private readonly ResiliencePipeline _pipeline;
     private readonly ILogger _logger;
     private readonly Channel<WriteLane> _lanes;
+    private Task _rangeRefresh = Task.CompletedTask;
     private int _disposed;
 
     /// <summary>Creates a client for the cluster reachable at <paramref name="endpoints"/>.</summary>
@@ -299,13 +300,20 @@ public sealed partial class KvClient : IAsyncDisposable
         InvokeCoreAsync(operation, idempotent, routingKey, (endpoint, callOptions) => call(_router.Stub(endpoint), callOptions),
             (e, endpoint) => Classify(e, operation, endpoint, idempotent, routingKey), cancellationToken);
 
+    /// <summary>As below, with one routing key for every attempt.</summary>
+    private Task<T> InvokeCoreAsync<T>(
+        string operation, bool idempotent, ReadOnlyMemory<byte>? routingKey, Func<string, CallOptions, Task<T>> call,
+        Func<RpcException, string, Exception> classify, CancellationToken cancellationToken) =>
+        InvokeCoreAsync(operation, idempotent, () => routingKey, call, classify, cancellationToken);
+
     /// <summary>
-    /// The retry loop under every call: each attempt at the endpoint <see cref="Route"/> picks, with the per-call
-    /// timeout, under the overall deadline; <paramref name="classify"/> turns a failed attempt into a
-    /// <see cref="RetryableAttemptException"/> (retried) or the final error.
+    /// The retry loop under every call: each attempt at the endpoint <see cref="Route"/> picks for the key
+    /// <paramref name="routingKeyOf"/> gives at that moment (a batch moves on between attempts), through that endpoint's
+    /// circuit breaker, with the per-call timeout, under the overall deadline; <paramref name="classify"/> turns a
+    /// failed attempt into a <see cref="RetryableAttemptException"/> (retried) or the final error.
     /// </summary>
     private async Task<T> InvokeCoreAsync<T>(
-        string operation, bool idempotent, ReadOnlyMemory<byte>? routingKey, Func<string, CallOptions, Task<T>> call,
+        string operation, bool idempotent, Func<ReadOnlyMemory<byte>?> routingKeyOf, Func<string, CallOptions, Task<T>> call,
         Func<RpcException, string, Exception> classify, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -315,11 +323,12 @@ public sealed partial class KvClient : IAsyncDisposable
         {
             return await _pipeline.ExecuteAsync(async token =>
             {
-                string endpoint = Route(routingKey);
-                var callOptions = new CallOptions(deadline: DateTime.UtcNow + _options.PerCallTimeout, cancellationToken: token);
+                string endpoint = Route(routingKeyOf());
+                var deadline = DateTime.UtcNow + _options.PerCallTimeout;
                 try
                 {
-                    return await call(endpoint, callOptions).ConfigureAwait(false);
+                    return await _router.CallAsync(endpoint, (e, t) => call(e, new CallOptions(deadline: deadline, cancellationToken: t)), token)
+                        .ConfigureAwait(false);
                 }
                 catch (RpcException e)
                 {
@@ -345,24 +354,49 @@ public sealed partial class KvClient : IAsyncDisposable
     private string Route(ReadOnlyMemory<byte>? routingKey)
     {
         if (routingKey is not { } key) return _router.Pick();
-        if (_router.Ranges.Find(key.Span) is null && _router.ClaimRefresh()) _ = RefreshRangesAsync();
+        if (_router.Ranges.Find(key.Span) is null) RefreshRangesInBackground();
         return _router.Pick(key.Span, hasKey: true);
     }
 
-    /// <summary>Loads every range descriptor from some node (best effort: routing works without it, just with redirects).</summary>
+    /// <summary>
+    /// Starts loading the range map unless a load started less than a second ago (<see cref="EndpointRouter.ClaimRefresh"/>);
+    /// or, when <paramref name="mapIsStale"/> (an answer showed a cached range wrong), unless a load is in flight.
+    /// </summary>
+    private void RefreshRangesInBackground(bool mapIsStale = false)
+    {
+        bool start = mapIsStale ? Volatile.Read(ref _rangeRefresh).IsCompleted : _router.ClaimRefresh();
+        if (start) Volatile.Write(ref _rangeRefresh, RefreshRangesAsync());
+    }
+
+    /// <summary>
+    /// Loads every range descriptor from some node, trying up to three (a dead one is skipped by its breaker next
+    /// time). Best effort: routing works without it, just with redirects. Never throws.
+    /// </summary>
     private async Task RefreshRangesAsync()
     {
-        try
+        const int attemptsMax = 3;
+        for (int attempt = 1; ; attempt++)
         {
             string endpoint = _router.Pick();
-            var response = await new Wire.Admin.AdminClient(_router.Channel(endpoint)).ListRangesAsync(new Wire.ListRangesRequest(),
-                deadline: DateTime.UtcNow + _options.PerCallTimeout).ResponseAsync.ConfigureAwait(false);
-            _router.Ranges.Update(response.Ranges);
-            Log.RangesLoaded(_logger, response.Ranges.Count, endpoint);
-        }
-        catch (Exception e) when (e is RpcException or ObjectDisposedException or OperationCanceledException)
-        {
-            Log.RangesNotLoaded(_logger, e.Message);
+            try
+            {
+                var response = await _router.CallAsync(endpoint, (e, token) => new Wire.Admin.AdminClient(_router.Channel(e)).ListRangesAsync(
+                    new Wire.ListRangesRequest(), deadline: DateTime.UtcNow + _options.PerCallTimeout, cancellationToken: token).ResponseAsync,
+                    CancellationToken.None).ConfigureAwait(false);
+                _router.Ranges.Update(response.Ranges);
+                Log.RangesLoaded(_logger, response.Ranges.Count, endpoint);
+                return;
+            }
+            catch (RpcException e) when (attempt < attemptsMax && e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+            {
+                _router.NotLeader(endpoint);
+                _router.Advance();
+            }
+            catch (Exception e) when (e is RpcException or ObjectDisposedException or OperationCanceledException)
+            {
+                Log.RangesNotLoaded(_logger, e.Message);
+                return;
+            }
         }
     }
 
@@ -384,14 +418,16 @@ public sealed partial class KvClient : IAsyncDisposable
                     if (routingKey is { } key && _router.Ranges.Find(key.Span) is { } cached && cached.RangeId != notLeader.RangeId)
                     {
                         _router.Ranges.Evict(cached.RangeId);
-                        if (_router.ClaimRefresh()) _ = RefreshRangesAsync();
+                        RefreshRangesInBackground(mapIsStale: true);
                     }
                     if (notLeader.LeaderEndpoint.Length > 0)
                     {
                         string leader = EndpointRouter.Normalize(notLeader.LeaderEndpoint);
                         _router.LeaderIs(notLeader.RangeId, leader);
                         Log.LeaderLearned(_logger, notLeader.RangeId, leader, endpoint);
-                        return new RetryableAttemptException(operation, endpoint, immediate: leader != endpoint,
+                        // A leader that just failed to connect (or whose breaker is open) is likely gone, and the
+                        // others name it until they elect anew: back off first.
+                        return new RetryableAttemptException(operation, endpoint, immediate: leader != endpoint && !_router.Suspect(leader),
                             new KvUnavailableException($"{operation}: the nodes kept redirecting to other leaders ({leader} last); the cluster may be electing. Retry later.", e));
                     }
                     _router.Advance();
@@ -409,9 +445,9 @@ public sealed partial class KvClient : IAsyncDisposable
                 return new KvException(KvErrorCode.StaleWriteId, $"{operation}: {e.Status.Detail} Two clients may share a client id: give each KvClient its own.", e);
             case StatusCode.Unavailable:
                 {
-                    bool transport = e.Status.DebugException is not null; // no answer from a server: refused or broken connection
-                    if (transport) _router.MarkDead(endpoint);
-                    else _router.NotLeader(endpoint);
+                    // No answer from a server (refused or broken connection): its breaker counted it; try another node now.
+                    bool transport = EndpointRouter.IsConnectionFailure(e);
+                    _router.NotLeader(endpoint);
                     _router.Advance();
                     return new RetryableAttemptException(operation, endpoint, immediate: transport && _router.AnyAlive(),
                         new KvUnavailableException($"{operation}: no node could serve the request (last: {endpoint}: {e.Status.Detail})."

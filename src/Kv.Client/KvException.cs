@@ -204,3 +204,84 @@ public sealed class KvTransactionOutcomeUnknownException : KvException
     /// <summary>Creates the exception with a message.</summary>
     public KvTransactionOutcomeUnknownException(string message) : this(message, null) { }
 }
+
+/// <summary>What became of one put of a failed <see cref="KvClient.PutManyAsync(IEnumerable{ValueTuple{ReadOnlyMemory{byte}, ReadOnlyMemory{byte}}}, CancellationToken)"/>.</summary>
+public enum KvWriteOutcome
+{
+    /// <summary>Not applied: it was never sent, or the server refused it (or stopped its batch before it).</summary>
+    NotApplied,
+
+    /// <summary>Applied (once).</summary>
+    Applied,
+
+    /// <summary>
+    /// Sent, but its answer was lost (a broken connection, the per-call timeout, the overall deadline): it may have
+    /// applied. Read the key to find out, or put it again.
+    /// </summary>
+    MayHaveApplied,
+}
+
+/// <summary>
+/// An operation of <see cref="KvClient.GetManyAsync(IEnumerable{ReadOnlyMemory{byte}}, CancellationToken)"/> or
+/// <see cref="KvClient.PutManyAsync(IEnumerable{ValueTuple{ReadOnlyMemory{byte}, ReadOnlyMemory{byte}}}, CancellationToken)"/>
+/// failed: <see cref="Key"/> and <see cref="Index"/> say which, <see cref="KvException.Code"/> and the inner exception
+/// (the error a single Get or Put would have thrown, e.g. a <see cref="KvInvalidArgumentException"/>) say why.
+/// For PutMany, <see cref="WriteOutcomes"/> says what became of every entry: a batch is not atomic, and nothing
+/// that applied is undone.
+/// </summary>
+public sealed class KvBatchException : KvException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="operation">GetMany or PutMany.</param>
+    /// <param name="index">The failed operation's position in the input.</param>
+    /// <param name="key">The failed operation's key.</param>
+    /// <param name="count">How many operations the call had.</param>
+    /// <param name="writeOutcomes">For PutMany, every entry's outcome, in input order; empty for GetMany.</param>
+    /// <param name="innerException">The failed operation's error.</param>
+    public KvBatchException(string operation, int index, ReadOnlyMemory<byte> key, int count, IReadOnlyList<KvWriteOutcome> writeOutcomes, KvException innerException)
+        : base(innerException?.Code ?? KvErrorCode.Unknown, Describe(operation, index, key, count, writeOutcomes, innerException), innerException)
+    {
+        Index = index;
+        Key = key;
+        WriteOutcomes = writeOutcomes ?? [];
+        WriteMayHaveApplied = WriteOutcomes.Contains(KvWriteOutcome.MayHaveApplied);
+    }
+
+    /// <summary>Creates the exception without details.</summary>
+    public KvBatchException() : this("A batch operation failed.") { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public KvBatchException(string message) : base(KvErrorCode.Unknown, message) => WriteOutcomes = [];
+
+    /// <summary>Creates the exception with a message and a cause.</summary>
+    public KvBatchException(string message, Exception innerException)
+        : base((innerException as KvException)?.Code ?? KvErrorCode.Unknown, message, innerException) => WriteOutcomes = [];
+
+    /// <summary>The position, in the caller's input, of the operation that failed (the first one, if several did).</summary>
+    public int Index { get; }
+
+    /// <summary>The key of the operation that failed.</summary>
+    public ReadOnlyMemory<byte> Key { get; }
+
+    /// <summary>
+    /// PutMany: for every entry, in input order, whether it was applied, was not, or may have been. Entries after the
+    /// failed one in its range's batch, and those of batches not yet sent, were not; other ranges' batches in flight
+    /// ran to their end. Empty for GetMany.
+    /// </summary>
+    public IReadOnlyList<KvWriteOutcome> WriteOutcomes { get; }
+
+    private static string Describe(string operation, int index, ReadOnlyMemory<byte> key, int count, IReadOnlyList<KvWriteOutcome>? outcomes, KvException? inner)
+    {
+        bool puts = outcomes is { Count: > 0 };
+        string what = puts ? "put" : "read";
+        var text = new System.Text.StringBuilder(
+            $"{operation}: the {what} of key {KvTransactionConflictException.KeyText(key.Span)} (index {index} of the {count} entries) failed: {inner?.Message}");
+        if (puts)
+        {
+            int applied = outcomes!.Count(o => o == KvWriteOutcome.Applied), maybe = outcomes!.Count(o => o == KvWriteOutcome.MayHaveApplied);
+            text.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $" {applied} of {count} puts were applied, {maybe} may have been, the others were not (see WriteOutcomes); nothing is undone. Use a transaction for all-or-nothing writes.");
+        }
+        return text.ToString();
+    }
+}

@@ -137,21 +137,23 @@ public sealed class KvClientTests(ClusterFixture cluster)
         Assert.Equal(2, attempts.At(leader));
     }
 
+    /// <summary>
+    /// A seed with no server first in the list: the client moves on to the live ones, and the dead one gets at most
+    /// two attempts (its breaker opens after two refusals in a row), however many calls follow.
+    /// </summary>
     [Fact(Timeout = 30_000)]
     public async Task DeadSeedEndpoint_IsSkipped()
     {
         string dead = $"http://127.0.0.1:{ClusterFixture.FreePort()}";
-        var attempts = new AttemptCounter();
+        var attempts = new AttemptCounter { WithoutConnectionBalancer = true }; // so that refused attempts are counted too
         await using var client = ClusterFixture.NewClient([dead, .. cluster.Endpoints], o => o.HttpHandlerFactory = attempts.Handler);
         string key = Unique("dead-seed");
         await client.PutAsync(key, "x");
         Assert.Equal("x", await client.GetStringAsync(key));
-        // The refused connection fails inside the channel's connection balancer, below no handler of ours: so the
-        // evidence is the router's state and that no request went to the dead endpoint.
-        Assert.True(client.Router.IsSkipped(dead));
-        Assert.Equal(0, attempts.At(dead));
+        for (int i = 0; i < 10; i++) await client.GetAsync(key);
+        Assert.InRange(attempts.AllAt(dead), 1, 2);
+        Assert.True(attempts.AllAt(dead) == 1 || client.Router.IsSkipped(dead));
         Assert.NotEqual(dead, client.Router.Pick());
-        for (int i = 0; i < 5; i++) await client.GetAsync(key);
     }
 
     [Fact(Timeout = 30_000)]
