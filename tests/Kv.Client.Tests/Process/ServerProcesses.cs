@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Grpc.Net.Client;
+using Kv.Server.Tests.Process;
 
 namespace Kv.Client.Tests.Process;
 
