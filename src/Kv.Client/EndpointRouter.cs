@@ -21,6 +21,7 @@ internal sealed class EndpointRouter : IDisposable
     private readonly string[] _seeds;
     private readonly KvClientOptions _options;
     private readonly ConcurrentDictionary<string, (GrpcChannel Channel, Stub Stub, TxnStub TxnStub)> _channels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _normalized = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, EndpointBreaker> _breakers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ulong, string> _leaderByRange = new();
     private volatile string? _leader;
@@ -69,7 +70,7 @@ internal sealed class EndpointRouter : IDisposable
             {
                 var replica = range.Replicas[(int)((uint)(start + i) % (uint)range.Replicas.Count)];
                 if (replica.Learner || replica.Endpoint.Length == 0) continue;
-                var endpoint = Normalize(replica.Endpoint);
+                var endpoint = NormalizeCached(replica.Endpoint);
                 if (!Skipped(endpoint)) return endpoint;
             }
         }
@@ -121,40 +122,34 @@ internal sealed class EndpointRouter : IDisposable
     }
 
     /// <summary>
-    /// Runs one attempt at <paramref name="endpoint"/> through its circuit breaker, which counts connection-level
-    /// failures (<see cref="IsConnectionFailure"/>). If the breaker refuses (it is open or probing: routing chose the
-    /// endpoint because no other was left, or a named leader is being probed, or the breaker opened meanwhile), the
-    /// attempt is made anyway, outside it. Any answer from the node closes the breaker.
+    /// Runs one attempt at <paramref name="endpoint"/> and tells its circuit breaker the outcome; the breaker counts
+    /// connection-level failures (<see cref="IsConnectionFailure"/>). The breaker decides routing, not this call: an
+    /// attempt routed to an open or probing endpoint (no other was left, a named leader is being probed, or the
+    /// breaker opened meanwhile) is made anyway. Any answer from the node closes the breaker.
     /// </summary>
     public async Task<T> CallAsync<T>(string endpoint, Func<string, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         var breaker = Breaker(endpoint);
+        T result;
         try
         {
-            T result;
-            try
-            {
-                result = await breaker.Pipeline.ExecuteAsync(
-                    static async (state, token) => await state.call(state.endpoint, token).ConfigureAwait(false),
-                    (call, endpoint), cancellationToken).ConfigureAwait(false);
-            }
-            catch (BrokenCircuitException)
-            {
-                result = await call(endpoint, cancellationToken).ConfigureAwait(false);
-            }
-            await breaker.AnsweredAsync().ConfigureAwait(false);
-            return result;
+            result = await call(endpoint, cancellationToken).ConfigureAwait(false);
         }
         catch (RpcException e) when (IsConnectionFailure(e))
         {
+            await breaker.RecordAsync(e).ConfigureAwait(false);
             await breaker.FailedAsync().ConfigureAwait(false);
             throw;
         }
         catch (RpcException)
         {
+            await breaker.RecordAsync(null).ConfigureAwait(false);
             await breaker.AnsweredAsync().ConfigureAwait(false); // an error status is an answer: the node is up
             throw;
         }
+        await breaker.RecordAsync(null).ConfigureAwait(false);
+        await breaker.AnsweredAsync().ConfigureAwait(false);
+        return result;
     }
 
     /// <summary>Whether <paramref name="endpoint"/>'s last attempt failed at the connection level, or its breaker is open: a hint naming it is suspect.</summary>
@@ -215,6 +210,19 @@ internal sealed class EndpointRouter : IDisposable
 
     private EndpointBreaker Breaker(string endpoint) =>
         _breakers.GetOrAdd(endpoint, static (_, options) => new EndpointBreaker(options), _options);
+
+    /// <summary>
+    /// <see cref="Normalize"/>, remembered: routing by the range map normalizes the replica endpoints of a range on
+    /// every call that has no cached leader for it, and a <see cref="Uri"/> parse per call showed up as 184 B per Get
+    /// (bench/results/client-overhead.md). A cluster has few endpoints; past <see cref="NormalizedEndpointsMax"/> the
+    /// cache stops growing rather than hold endpoints of nodes long gone.
+    /// </summary>
+    private string NormalizeCached(string endpoint) =>
+        _normalized.TryGetValue(endpoint, out var normalized) ? normalized
+        : _normalized.Count < NormalizedEndpointsMax ? _normalized.GetOrAdd(endpoint, Normalize)
+        : Normalize(endpoint);
+
+    private const int NormalizedEndpointsMax = 1024;
 
     /// <summary><c>host:port</c> or a URL to <c>scheme://host:port</c> (http when no scheme is given).</summary>
     public static string Normalize(string endpoint)
@@ -309,6 +317,27 @@ internal sealed class EndpointRouter : IDisposable
         {
             long now = Now, due = Interlocked.Read(ref _leaderProbeDueUtcTicks);
             return now >= due && Interlocked.CompareExchange(ref _leaderProbeDueUtcTicks, now + TimeSpan.TicksPerSecond, due) == due;
+        }
+
+        /// <summary>
+        /// Feeds an attempt's outcome (null: the node answered) to the ratio breaker, after the attempt. The breaker
+        /// never holds a call back itself (routing skips open endpoints; an attempt routed to one is made anyway), so
+        /// the pipeline only keeps its books. Fed synchronously like this it allocates nothing; running every call
+        /// inside it cost about 1 KB per call (bench/results/client-overhead.md).
+        /// </summary>
+        public async ValueTask RecordAsync(RpcException? failure)
+        {
+            var context = ResilienceContextPool.Shared.Get();
+            try
+            {
+                await Pipeline.ExecuteOutcomeAsync(
+                    static (_, failure) => ValueTask.FromResult(failure is null ? Outcome.FromResult(true) : Outcome.FromException<bool>(failure)),
+                    context, failure).ConfigureAwait(false);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
         }
 
         /// <summary>The node answered (a result or an error status): it is up; close the breaker if it is not closed.</summary>

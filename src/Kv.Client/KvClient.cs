@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
@@ -28,6 +29,7 @@ public sealed partial class KvClient : IAsyncDisposable
     private readonly KvClientOptions _options;
     private readonly EndpointRouter _router;
     private readonly ResiliencePipeline _pipeline;
+    private readonly TimeSpan _firstAttemptTimeout;
     private readonly ILogger _logger;
     private readonly Channel<WriteLane> _lanes;
     private Task _rangeRefresh = Task.CompletedTask;
@@ -43,6 +45,7 @@ public sealed partial class KvClient : IAsyncDisposable
         _options.Validate();
         _logger = _options.Logger ?? NullLogger.Instance;
         _router = new EndpointRouter(endpoints, _options);
+        _firstAttemptTimeout = _options.PerCallTimeout < _options.OverallDeadline ? _options.PerCallTimeout : _options.OverallDeadline;
         _lanes = Channel.CreateBounded<WriteLane>(_options.WriteLanes);
         for (int i = 0; i < _options.WriteLanes; i++)
         {
@@ -312,28 +315,42 @@ public sealed partial class KvClient : IAsyncDisposable
     /// circuit breaker, with the per-call timeout, under the overall deadline; <paramref name="classify"/> turns a
     /// failed attempt into a <see cref="RetryableAttemptException"/> (retried) or the final error.
     /// </summary>
+    /// <remarks>
+    /// The first attempt runs outside the retry pipeline and without an overall-deadline token: its own deadline
+    /// (at most <see cref="KvClientOptions.OverallDeadline"/>) bounds it, and on the happy path the pipeline and the
+    /// token source would cost more allocations than the rest of the client (bench/results/client-overhead.md). Only a
+    /// retryable failure builds them; the pipeline then replays that failure as its own first attempt, so that its
+    /// attempt count, backoff and logging are the same as if it had made the attempt itself.
+    /// </remarks>
     private async Task<T> InvokeCoreAsync<T>(
         string operation, bool idempotent, Func<ReadOnlyMemory<byte>?> routingKeyOf, Func<string, CallOptions, Task<T>> call,
         Func<RpcException, string, Exception> classify, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        long startedAt = Stopwatch.GetTimestamp();
+        RetryableAttemptException? replay;
+        try
+        {
+            return await AttemptAsync(routingKeyOf, call, classify, _firstAttemptTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RetryableAttemptException e) when (_options.RetryAttemptsMax > 0)
+        {
+            replay = e;
+        }
+        catch (RetryableAttemptException e)
+        {
+            throw e.Error; // retries are off: the attempt's own error
+        }
+
         using var overall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        overall.CancelAfter(_options.OverallDeadline);
+        var remaining = _options.OverallDeadline - Stopwatch.GetElapsedTime(startedAt);
+        overall.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
         try
         {
             return await _pipeline.ExecuteAsync(async token =>
             {
-                string endpoint = Route(routingKeyOf());
-                var deadline = DateTime.UtcNow + _options.PerCallTimeout;
-                try
-                {
-                    return await _router.CallAsync(endpoint, (e, t) => call(e, new CallOptions(deadline: deadline, cancellationToken: t)), token)
-                        .ConfigureAwait(false);
-                }
-                catch (RpcException e)
-                {
-                    throw classify(e, endpoint);
-                }
+                if (Interlocked.Exchange(ref replay, null) is { } firstFailure) throw firstFailure;
+                return await AttemptAsync(routingKeyOf, call, classify, _options.PerCallTimeout, token).ConfigureAwait(false);
             }, overall.Token).ConfigureAwait(false);
         }
         catch (RetryableAttemptException e)
@@ -347,6 +364,30 @@ public sealed partial class KvClient : IAsyncDisposable
                 + (idempotent ? "." : "; the write may still apply: read the key to learn its outcome.")
                 + " Check that the cluster has a leader, or raise KvClientOptions.OverallDeadline.", e)
             { WriteMayHaveApplied = !idempotent };
+        }
+    }
+
+    /// <summary>One attempt: route, call through the endpoint's breaker with a deadline <paramref name="timeout"/> from now, classify a failure.</summary>
+    private async Task<T> AttemptAsync<T>(
+        Func<ReadOnlyMemory<byte>?> routingKeyOf, Func<string, CallOptions, Task<T>> call, Func<RpcException, string, Exception> classify,
+        TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        string endpoint = Route(routingKeyOf());
+        var deadline = DateTime.UtcNow + timeout;
+        try
+        {
+            return await _router.CallAsync(endpoint, (e, t) => call(e, new CallOptions(deadline: deadline, cancellationToken: t)), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            throw classify(e, endpoint);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The channels throw OperationCanceledException (ThrowOperationCanceledOnCancellation) also when the
+            // attempt's deadline passes. Nobody cancelled: it is the per-call timeout, and is handled as one.
+            throw classify(new RpcException(new Status(StatusCode.DeadlineExceeded, "the per-call deadline passed", e)), endpoint);
         }
     }
 

@@ -51,6 +51,9 @@ internal sealed class FakeKvCluster
     /// <summary>Endpoints that refuse connections.</summary>
     public ConcurrentDictionary<string, bool> Dead { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Requests of these methods (<c>/kv.v1.Kv/Get</c>) at these endpoints never get an answer: they wait until cancelled, as on a node that hangs.</summary>
+    public Func<string, string, bool> Stall { get; set; } = (_, _) => false;
+
     /// <summary>A put of this key fails with this error (null: it applies).</summary>
     public Func<string, RpcException?> FailPut { get; set; } = _ => null;
 
@@ -184,6 +187,7 @@ internal sealed class FakeKvCluster
             if (cluster.Dead.ContainsKey(endpoint))
                 throw new HttpRequestException(HttpRequestError.ConnectionError, $"Connection refused ({endpoint})", new SocketException((int)SocketError.ConnectionRefused));
             string method = request.RequestUri!.AbsolutePath;
+            if (cluster.Stall(endpoint, method)) await Task.Delay(Timeout.Infinite, cancellationToken);
             byte[] body = await request.Content!.ReadAsByteArrayAsync(cancellationToken);
             var message = body.AsMemory(5, (int)BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(1, 4)));
             IMessage answer;
