@@ -129,27 +129,36 @@ internal sealed class EndpointRouter : IDisposable
     /// </summary>
     public async Task<T> CallAsync<T>(string endpoint, Func<string, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
-        var breaker = Breaker(endpoint);
         T result;
         try
         {
             result = await call(endpoint, cancellationToken).ConfigureAwait(false);
         }
-        catch (RpcException e) when (IsConnectionFailure(e))
+        catch (RpcException e)
         {
-            await breaker.RecordAsync(e).ConfigureAwait(false);
-            await breaker.FailedAsync().ConfigureAwait(false);
+            await ReportAsync(endpoint, e).ConfigureAwait(false);
             throw;
         }
-        catch (RpcException)
+        await ReportAsync(endpoint, null).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Tells <paramref name="endpoint"/>'s circuit breaker how an attempt there ended: <paramref name="failure"/> null
+    /// when it answered, else its error. An error status is an answer too (the node is up); only connection-level
+    /// failures count against the node.
+    /// </summary>
+    public async ValueTask ReportAsync(string endpoint, RpcException? failure)
+    {
+        var breaker = Breaker(endpoint);
+        if (failure is not null && IsConnectionFailure(failure))
         {
-            await breaker.RecordAsync(null).ConfigureAwait(false);
-            await breaker.AnsweredAsync().ConfigureAwait(false); // an error status is an answer: the node is up
-            throw;
+            await breaker.RecordAsync(failure).ConfigureAwait(false);
+            await breaker.FailedAsync().ConfigureAwait(false);
+            return;
         }
         await breaker.RecordAsync(null).ConfigureAwait(false);
         await breaker.AnsweredAsync().ConfigureAwait(false);
-        return result;
     }
 
     /// <summary>Whether <paramref name="endpoint"/>'s last attempt failed at the connection level, or its breaker is open: a hint naming it is suspect.</summary>

@@ -373,14 +373,15 @@ public sealed partial class KvClient : IAsyncDisposable
         TimeSpan timeout, CancellationToken cancellationToken)
     {
         string endpoint = Route(routingKeyOf());
-        var deadline = DateTime.UtcNow + timeout;
+        T result;
         try
         {
-            return await _router.CallAsync(endpoint, (e, t) => call(e, new CallOptions(deadline: deadline, cancellationToken: t)), cancellationToken)
-                .ConfigureAwait(false);
+            // Straight to the stub, not through EndpointRouter.CallAsync: one async layer and one closure less per call.
+            result = await call(endpoint, new CallOptions(deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
         catch (RpcException e)
         {
+            await _router.ReportAsync(endpoint, e).ConfigureAwait(false);
             throw classify(e, endpoint);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
@@ -389,6 +390,8 @@ public sealed partial class KvClient : IAsyncDisposable
             // attempt's deadline passes. Nobody cancelled: it is the per-call timeout, and is handled as one.
             throw classify(new RpcException(new Status(StatusCode.DeadlineExceeded, "the per-call deadline passed", e)), endpoint);
         }
+        await _router.ReportAsync(endpoint, null).ConfigureAwait(false);
+        return result;
     }
 
     /// <summary>Picks the endpoint for a key, and refreshes the range map in the background when it does not know the key.</summary>
