@@ -8,6 +8,7 @@ namespace Kv.Server;
 /// The node's entry point.
 /// <list type="bullet">
 /// <item><c>dev [--data DIR] [--base-port P]</c>: a 3-node cluster on 127.0.0.1 in this process (ports P+1..P+3, default 7100).</item>
+/// <item><c>health [flags]</c>: exits 0 if the node configured by the same settings answers gRPC health SERVING on loopback (the image's HEALTHCHECK).</item>
 /// <item><c>node [flags]</c> (or just flags): one node, configured from flags, <c>KV_*</c> variables and appsettings.json (docs/configuration.md).</item>
 /// </list>
 /// </summary>
@@ -32,6 +33,8 @@ public static class Program
                 int basePort = int.Parse(Flag(args, "--base-port") ?? "7100", System.Globalization.CultureInfo.InvariantCulture);
                 return await DevCluster.RunAsync(data, basePort, stop.Token).ConfigureAwait(false);
             }
+            if (args.Length > 0 && args[0] == "health")
+                return await HealthProbe.RunAsync(NodeConfiguration.Load(args[1..]), TimeSpan.FromSeconds(5), Console.Out, stop.Token).ConfigureAwait(false);
             var nodeArgs = args.Length > 0 && args[0] == "node" ? args[1..] : args;
             var options = NodeConfiguration.Load(nodeArgs);
             // Per-request lines from ASP.NET Core and gRPC would cost more than the requests (four lines each): the

@@ -26,8 +26,7 @@ public sealed partial record NodeOptions
 
         foreach (Uri url in Join)
             if (CheckUrl(url, mustBeDialable: true) is { } joinProblem) Problem(NodeSettings.Join, $"'{url.OriginalString}' {joinProblem}");
-        if (Join.Count > 0 && Peers.Count > 0)
-            Problem(NodeSettings.Join, $"set {NodeSettings.Peers.Key} to bootstrap a new cluster or {NodeSettings.Join.Key} to join an existing one, not both");
+        ValidateAdvertise(Problem);
 
         if (TickIntervalMs <= 0) Problem(NodeSettings.TickIntervalMs, $"must be positive, got {TickIntervalMs}");
         if (ElectionTimeoutTicks < 2) Problem(NodeSettings.ElectionTimeoutTicks, $"must be at least 2, got {ElectionTimeoutTicks}");
@@ -76,8 +75,32 @@ public sealed partial record NodeOptions
             else if (!urls.Add(peer.Url.GetLeftPart(UriPartial.Authority)))
                 problem(NodeSettings.Peers, $"{peer.Url.GetLeftPart(UriPartial.Authority)} is given for more than one node");
         }
-        if (Peers.Count > 0 && !ids.Contains(NodeId))
-            problem(NodeSettings.Peers, $"must include this node ({NodeSettings.NodeId.Key} {NodeId}); the ids given are {string.Join(", ", ids.Order())}");
+        // With Join set, a node outside Peers joins the cluster they bootstrapped (JoinsExistingCluster).
+        if (Peers.Count > 0 && !ids.Contains(NodeId) && Join.Count == 0)
+            problem(NodeSettings.Peers, $"must include this node ({NodeSettings.NodeId.Key} {NodeId}), or set {NodeSettings.Join.Key} so that it joins "
+                + $"the cluster they form; the ids given are {string.Join(", ", ids.Order())}");
+    }
+
+    /// <summary>
+    /// The URL a node registers when it joins must be reachable by the others: Advertise if set (and then the same
+    /// as the node's own entry in Peers, which the other members already use), else Listen, which in a pod binds
+    /// the wildcard address.
+    /// </summary>
+    private void ValidateAdvertise(Action<NodeSetting, string> problem)
+    {
+        if (Advertise is not null)
+        {
+            if (CheckUrl(Advertise, mustBeDialable: true) is { } advertiseProblem)
+                problem(NodeSettings.Advertise, $"'{Advertise.OriginalString}' {advertiseProblem}");
+            else if (Peers.FirstOrDefault(p => p.NodeId == NodeId) is { } self
+                && !string.Equals(self.Url.GetLeftPart(UriPartial.Authority), Advertise.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase))
+                problem(NodeSettings.Advertise, $"'{Advertise.OriginalString}' differs from this node's entry in {NodeSettings.Peers.Key} ({self})");
+        }
+        else if (JoinsExistingCluster && Listen.IsAbsoluteUri && Listen.Host is "0.0.0.0" or "[::]")
+        {
+            problem(NodeSettings.Advertise, $"a joining node tells the cluster where to reach it, and {NodeSettings.Listen.Key} ({Listen}) "
+                + "binds a wildcard address; set it to this node's reachable URL (like http://kv-3.kv-peers:7100)");
+        }
     }
 
     /// <summary>

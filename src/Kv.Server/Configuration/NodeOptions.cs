@@ -42,9 +42,28 @@ public sealed partial record NodeOptions
 
     /// <summary>
     /// URLs of members of an existing cluster to ask to add this node, instead of bootstrapping a new cluster. Used
-    /// only with an empty data directory; excludes <see cref="Peers"/>.
+    /// only with an empty data directory. With <see cref="Peers"/> also set, only a node that is not among the peers
+    /// joins (<see cref="JoinsExistingCluster"/>): every pod of a StatefulSet can then share one environment.
     /// </summary>
     public IReadOnlyList<Uri> Join { get; init; } = [];
+
+    /// <summary>
+    /// The URL other nodes and clients reach this node at, when it differs from <see cref="Listen"/> (which is an
+    /// address to bind, e.g. 0.0.0.0 in a pod). Null: this node's entry in <see cref="Peers"/>, else Listen.
+    /// </summary>
+    public Uri? Advertise { get; init; }
+
+    /// <summary>
+    /// Whether a node with an empty data directory asks <see cref="Join"/> to add it rather than writing the genesis
+    /// of a new cluster: Join is set and this node is not one of the initial <see cref="Peers"/>.
+    /// </summary>
+    public bool JoinsExistingCluster => Join.Count > 0 && !Peers.Any(p => p.NodeId == NodeId);
+
+    /// <summary>
+    /// Where this node tells the cluster it can be reached: <see cref="Advertise"/>, else its own entry in
+    /// <see cref="Peers"/>, else <see cref="Listen"/>.
+    /// </summary>
+    public Uri AdvertisedUrl => Advertise ?? Peers.FirstOrDefault(p => p.NodeId == NodeId)?.Url ?? Listen;
 
     /// <summary>The period of the Paxos tick: every protocol timeout is a whole number of ticks.</summary>
     public int TickIntervalMs { get; init; } = 10;

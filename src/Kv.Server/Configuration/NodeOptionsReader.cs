@@ -25,6 +25,7 @@ internal sealed class NodeOptionsReader(IConfiguration configuration, List<strin
         MetricsListen = Raw(NodeSettings.MetricsListen) is { Length: 0 } ? null : Url(NodeSettings.MetricsListen),
         Peers = ReadPeers(),
         Join = [.. Items(NodeSettings.Join).Select(item => ParseUrl(NodeSettings.Join, item)).OfType<Uri>()],
+        Advertise = Raw(NodeSettings.Advertise) is { Length: 0 } ? null : Url(NodeSettings.Advertise),
         TickIntervalMs = Int(NodeSettings.TickIntervalMs) ?? Defaults.TickIntervalMs,
         ElectionTimeoutTicks = Int(NodeSettings.ElectionTimeoutTicks) ?? Defaults.ElectionTimeoutTicks,
         HeartbeatIntervalTicks = Int(NodeSettings.HeartbeatIntervalTicks) ?? Defaults.HeartbeatIntervalTicks,

@@ -24,6 +24,7 @@ internal static class NodeSettings
     public static readonly NodeSetting MetricsListen = new("MetricsListen", "--metrics-listen", "KV_METRICS_LISTEN");
     public static readonly NodeSetting Peers = new("Peers", "--peers", "KV_PEERS");
     public static readonly NodeSetting Join = new("Join", "--join", "KV_JOIN");
+    public static readonly NodeSetting Advertise = new("Advertise", "--advertise", "KV_ADVERTISE");
     public static readonly NodeSetting TickIntervalMs = new("TickIntervalMs", "--tick-interval-ms", "KV_TICK_INTERVAL_MS");
     public static readonly NodeSetting ElectionTimeoutTicks = new("ElectionTimeoutTicks", "--election-timeout-ticks", "KV_ELECTION_TIMEOUT_TICKS");
     public static readonly NodeSetting HeartbeatIntervalTicks = new("HeartbeatIntervalTicks", "--heartbeat-interval-ticks", "KV_HEARTBEAT_INTERVAL_TICKS");
@@ -41,7 +42,7 @@ internal static class NodeSettings
 
     public static IReadOnlyList<NodeSetting> All { get; } =
     [
-        NodeId, NodeOrdinal, DataDirectory, Listen, MetricsListen, Peers, Join,
+        NodeId, NodeOrdinal, DataDirectory, Listen, MetricsListen, Peers, Join, Advertise,
         TickIntervalMs, ElectionTimeoutTicks, HeartbeatIntervalTicks,
         ClockDriftBound, ClockForwardJumpMsMax, ClockPersistAheadMs,
         KeyBytesMax, ValueBytesMax, RangeSplitBytes, SplitCheckIntervalMs, LogCompactionEntries,

@@ -17,6 +17,7 @@ using Kv.Storage.Ranges;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using PaxosConfiguration = Kv.Paxos.Configuration;
 using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
@@ -98,7 +99,9 @@ public sealed class KvNode : IAsyncDisposable
             k.Listen(address, options.Listen.Port, l => l.Protocols = HttpProtocols.Http2);
         });
         builder.Services.AddGrpc(o => KvServerSetup.ConfigureGrpc(o, options));
-        builder.Services.AddGrpcHealthChecks();
+        // gRPC health (Kubernetes probes, the image's HEALTHCHECK) answers UNKNOWN while no check is registered: this
+        // one reports the node SERVING once it serves, which is what a probe of a live process needs to see.
+        builder.Services.AddGrpcHealthChecks().AddCheck("node", () => HealthCheckResult.Healthy("serving"));
         builder.Services.AddGrpcReflection();
 
         var store = NodeStore.Open(options.DataDirectory);
@@ -116,19 +119,14 @@ public sealed class KvNode : IAsyncDisposable
             await committer.CommitAsync(batch => meta.Put(batch, ClockBoundKey, bytes)).ConfigureAwait(false);
         });
         var loggerFactory = LoggerFactory.Create(l => logging?.Invoke(l));
-        var peers = options.Peers.Count > 0 ? options.Peers : [new PeerEndpoint(options.NodeId, options.Listen)];
+        // EnsureValid above checked that a joining node's advertised URL is reachable (not a wildcard Listen).
+        bool joining = !ClusterGenesis.IsInitialized(store) && options.JoinsExistingCluster;
+        // A node that joins (or joined) learns the other members from the meta range; the initial members start from Peers.
+        var peers = options.Peers.Count > 0 && !options.JoinsExistingCluster ? options.Peers : [new PeerEndpoint(options.NodeId, options.AdvertisedUrl)];
         var endpoints = peers.ToDictionary(p => (ulong)p.NodeId, p => p.Url);
         var addresses = new NodeAddressBook(endpoints);
         var transport = new PeerTransport((ulong)options.NodeId, addresses.Find, new PeerTransportOptions(),
             loggerFactory.CreateLogger<PeerTransport>());
-        bool joining = !ClusterGenesis.IsInitialized(store) && options.Join.Count > 0;
-        if (joining && IPAddress.TryParse(options.Listen.Host, out var bind) && (bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any)))
-        {
-            await committer.DisposeAsync().ConfigureAwait(false);
-            mvcc.Dispose();
-            store.Dispose();
-            throw new NodeOptionsException([$"Listen: a joining node tells the cluster its Listen URL, so it must be reachable, not {options.Listen}."]);
-        }
         if (!ClusterGenesis.IsInitialized(store) && !joining)
         {
             ClusterGenesis.Write(store, peers.Select(p => new Kv.Proto.V1.NodeInfo { NodeId = (ulong)p.NodeId, Endpoint = p.Url.ToString().TrimEnd('/') }).ToArray());
@@ -203,7 +201,7 @@ public sealed class KvNode : IAsyncDisposable
         NodeJoiner? joiner = null;
         if (joining)
         {
-            joiner = new NodeJoiner((ulong)options.NodeId, options.Listen, options.Join, addresses, loggerFactory.CreateLogger<NodeJoiner>());
+            joiner = new NodeJoiner((ulong)options.NodeId, options.AdvertisedUrl, options.Join, addresses, loggerFactory.CreateLogger<NodeJoiner>());
             joiner.Start();
         }
         return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels, joiner, coordinator, sweeper);

@@ -27,16 +27,25 @@ internal sealed class NodeProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts `node` with these flags (after `node`).</summary>
-    public static NodeProcess Start(int nodeId, IEnumerable<string> flags)
+    /// <summary>
+    /// Starts `node` with these flags (after `node`). <paramref name="environment"/> adds variables to the inherited
+    /// ones (a null value removes one); <paramref name="serverDll"/> defaults to the test's own copy of Kv.Server.dll.
+    /// </summary>
+    public static NodeProcess Start(int nodeId, IEnumerable<string> flags,
+        IReadOnlyDictionary<string, string?>? environment = null, string? serverDll = null)
     {
-        string serverDll = Path.Combine(AppContext.BaseDirectory, "Kv.Server.dll");
+        serverDll ??= Path.Combine(AppContext.BaseDirectory, "Kv.Server.dll");
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach ((string name, string? value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) info.Environment.Remove(name);
+            else info.Environment[name] = value;
+        }
         // Per-request logs would push everything else out of the kept tail.
         info.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
         info.Environment["Logging__LogLevel__Grpc"] = "Warning";
