@@ -12,7 +12,9 @@ public sealed class ShellCompleter(Command root, IReadOnlyList<string> shellWord
     /// <summary>The candidates for the word that ends at the end of <paramref name="textBeforeCursor"/>.</summary>
     public IReadOnlyList<string> Complete(string textBeforeCursor)
     {
-        var completions = root.Parse(textBeforeCursor).GetCompletions(textBeforeCursor.Length).Select(c => c.InsertText ?? c.Label);
+        var completions = root.Parse(textBeforeCursor).GetCompletions(textBeforeCursor.Length).Select(c => c.InsertText ?? c.Label)
+            // Windows-style help aliases (/?, /h, -?) only crowd the list.
+            .Where(c => !c.StartsWith('/') && c != "-?");
         // At the start of a line the shell's own words (help, exit, …) complete too; `shell` itself does not.
         bool firstWord = !textBeforeCursor.TrimStart().Contains(' ');
         if (firstWord) completions = completions.Where(c => c != "shell").Concat(shellWords);
