@@ -10,7 +10,7 @@ namespace Kv.Server.Admin;
 /// <summary>The admin API (proto/kv/v1/admin.proto): node status, the range directory, splits, nodes and leadership transfers.</summary>
 public sealed partial class AdminService(
     ReplicaHost host, RangeDirectory directory, NodeAddressBook addresses, RangeSplitter splitter, RangeDataOps data, Peers.PeerLocalNode localNode,
-    RangeProposer proposer, Configuration.NodeOptions options, NodeUptime uptime)
+    RangeProposer proposer, NodeFacts facts)
     : Wire.Admin.AdminBase
 {
     /// <inheritdoc />
@@ -57,9 +57,9 @@ public sealed partial class AdminService(
         {
             NodeId = localNode.NodeId,
             ServerVersion = ServerVersion,
-            UptimeMs = (long)uptime.Elapsed.TotalMilliseconds,
-            DataDirectory = Path.GetFullPath(options.DataDirectory),
-            DataDirectoryBytes = DataDirectorySize.Bytes(options.DataDirectory),
+            UptimeMs = (long)facts.Uptime.TotalMilliseconds,
+            DataDirectory = facts.DataDirectory,
+            DataDirectoryBytes = facts.DataDirectoryBytes,
         };
         foreach (var r in host.Replicas())
         {
