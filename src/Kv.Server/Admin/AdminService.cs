@@ -1,3 +1,4 @@
+using System.Reflection;
 using Grpc.Core;
 using Kv.Server.Ranges;
 using Kv.Server.Replication;
@@ -6,10 +7,10 @@ using Wire = Kv.Proto.V1;
 
 namespace Kv.Server.Admin;
 
-/// <summary>The admin API (proto/kv/v1/admin.proto): node status, the range directory, and splits.</summary>
-public sealed class AdminService(
+/// <summary>The admin API (proto/kv/v1/admin.proto): node status, the range directory, splits, nodes and leadership transfers.</summary>
+public sealed partial class AdminService(
     ReplicaHost host, RangeDirectory directory, NodeAddressBook addresses, RangeSplitter splitter, RangeDataOps data, Peers.PeerLocalNode localNode,
-    RangeProposer proposer)
+    RangeProposer proposer, NodeFacts facts)
     : Wire.Admin.AdminBase
 {
     /// <inheritdoc />
@@ -52,7 +53,14 @@ public sealed class AdminService(
     /// <inheritdoc />
     public override Task<Wire.NodeStatusResponse> NodeStatus(Wire.NodeStatusRequest request, ServerCallContext context)
     {
-        var response = new Wire.NodeStatusResponse { NodeId = localNode.NodeId };
+        var response = new Wire.NodeStatusResponse
+        {
+            NodeId = localNode.NodeId,
+            ServerVersion = ServerVersion,
+            UptimeMs = (long)facts.Uptime.TotalMilliseconds,
+            DataDirectory = facts.DataDirectory,
+            DataDirectoryBytes = facts.DataDirectoryBytes,
+        };
         foreach (var r in host.Replicas())
         {
             long bytes = 0;
@@ -102,6 +110,9 @@ public sealed class AdminService(
             throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
         }
     }
+
+    private static readonly string ServerVersion =
+        typeof(AdminService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     private Wire.RangeDescriptor WithEndpoints(Wire.RangeDescriptor d)
     {

@@ -168,6 +168,7 @@ public sealed class KvNode : IAsyncDisposable
         var sweeper = new TxnSweeper(host, coordinator, clock, recoverAfter, loggerFactory.CreateLogger<TxnSweeper>());
 
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(new NodeFacts(options.DataDirectory));
         builder.Services.AddSingleton(coordinator);
         builder.Services.AddSingleton(clock);
         builder.Services.AddSingleton(host);

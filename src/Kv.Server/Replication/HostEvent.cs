@@ -32,3 +32,6 @@ internal sealed record RebuildEvent(ulong RangeId, string Reason) : HostEvent;
 
 /// <summary>Hand leadership of every led range to another voter (before a clean stop).</summary>
 internal sealed record HandOffEvent : HostEvent;
+
+/// <summary>Hand leadership of one range to a chosen voter (an admin's request).</summary>
+internal sealed record TransferLeadershipEvent(ulong RangeId, int Target, TaskCompletionSource<bool> Completion) : HostEvent;

@@ -103,8 +103,12 @@ public sealed class RangeProposer
             cancellationToken);
     }
 
-    /// <summary>Runs a call at the range's leader: here, or at the node the NotLeader answers point to.</summary>
-    private async Task<T> ForwardAsync<T>(
+    /// <summary>
+    /// Runs a call at the range's leader: <paramref name="here"/> on this node, or <paramref name="there"/> at the node
+    /// the NotLeader answers point to, retrying other replicas (RPC failures, unhosted ranges, refusals) until
+    /// <paramref name="cancellationToken"/> fires. Other exceptions end the call.
+    /// </summary>
+    public async Task<T> ForwardAsync<T>(
         ulong rangeId, Func<CancellationToken, Task<T>> here, Func<Grpc.Net.Client.GrpcChannel, CancellationToken, Task<T>> there,
         CancellationToken cancellationToken)
     {

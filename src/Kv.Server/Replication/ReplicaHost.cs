@@ -292,6 +292,9 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             case ReadEvent read:
                 Read(read, touched);
                 break;
+            case TransferLeadershipEvent transfer:
+                TransferLeadership(transfer, touched);
+                break;
             case HandOffEvent:
                 foreach (var r in _ranges.Values.Where(r => r.Core.IsLeader))
                 {

@@ -1,0 +1,42 @@
+using System.Diagnostics;
+
+namespace Kv.Server.Admin;
+
+/// <summary>
+/// What <c>Admin.NodeStatus</c> says about the node itself: how long it has run (one per node, so the dev cluster's
+/// three differ) and the size of its data directory, counted at most every <see cref="DiskUsageRefresh"/>: the
+/// status is polled (by load runs, every 200 ms) and replica restores ask it too, so it must stay cheap.
+/// </summary>
+public sealed class NodeFacts(string dataDirectory)
+{
+    /// <summary>How long a counted size is reused.</summary>
+    public static readonly TimeSpan DiskUsageRefresh = TimeSpan.FromSeconds(2);
+
+    private readonly long _startedTimestamp = Stopwatch.GetTimestamp();
+    private readonly Lock _gate = new();
+    private long _countedTimestamp;
+    private long _dataDirectoryBytes;
+
+    /// <summary>The data directory, as an absolute path.</summary>
+    public string DataDirectory { get; } = Path.GetFullPath(dataDirectory);
+
+    /// <summary>Time since the node was created.</summary>
+    public TimeSpan Uptime => Stopwatch.GetElapsedTime(_startedTimestamp);
+
+    /// <summary>Bytes of every file under the data directory, at most <see cref="DiskUsageRefresh"/> old.</summary>
+    public long DataDirectoryBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (_countedTimestamp == 0 || Stopwatch.GetElapsedTime(_countedTimestamp) >= DiskUsageRefresh)
+                {
+                    _dataDirectoryBytes = DataDirectorySize.Bytes(DataDirectory);
+                    _countedTimestamp = Stopwatch.GetTimestamp();
+                }
+                return _dataDirectoryBytes;
+            }
+        }
+    }
+}
