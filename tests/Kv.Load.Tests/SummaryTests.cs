@@ -45,6 +45,21 @@ public class SummaryTests
         Assert.Equal(400, points[1].P99Us);
     }
 
+    /// <summary>The progress line reads the series while workers record into it (this threw with concurrent histograms).</summary>
+    [Fact]
+    public async Task Per_second_series_can_be_read_while_workers_record()
+    {
+        var series = new PerSecondSeries(0, 1_000, 0, LoadRunner.LatencyUsMax);
+        const int perWriter = 50_000;
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            for (int i = 0; i < perWriter; i++) series.Success(i % 3_000, 1 + (i % 5_000));
+        })).ToArray();
+        while (!writers.All(t => t.IsCompleted)) Assert.True(series.Points().Sum(p => p.Ops) <= 4 * perWriter);
+        await Task.WhenAll(writers);
+        Assert.Equal(4 * perWriter, series.Points().Sum(p => p.Ops));
+    }
+
     [Fact]
     public void Proc_stat_cpu_counts_fields_after_the_command_name()
     {
