@@ -66,6 +66,9 @@ internal static class YcsbCharts
         var m = root.GetProperty("machine");
         return $"3 nodes, {s.GetProperty("ranges").GetInt32()} ranges, {s.GetProperty("records").GetInt32():N0} records, "
             + $"{s.GetProperty("clients").GetInt32()} clients, {s.GetProperty("distribution").GetString()}; "
-            + $"{m.GetProperty("cores").GetInt32()} cores, load avg {m.GetProperty("loadavg_start").GetString()} → {m.GetProperty("loadavg_end").GetString()}";
+            + $"{m.GetProperty("cores").GetInt32()} cores, load avg {OneMinute(m, "loadavg_start")} → {OneMinute(m, "loadavg_end")}";
     }
+
+    /// <summary>The 1-minute figure of a "1 5 15" load average.</summary>
+    private static string OneMinute(JsonElement machine, string field) => machine.GetProperty(field).GetString()!.Split(' ')[0];
 }
