@@ -11,7 +11,8 @@
 #   bash bench/ycsb.sh --quick    # RECORDS=5000, 1 s + 4 s per workload: ~1 minute with the build
 #
 # Knobs (environment): RECORDS, VALUE_BYTES (100), RANGES (8), CLIENTS (16), RUN_SECONDS, WARMUP_SECONDS,
-# WORKLOADS ("a b c e f"), DISTRIBUTION (zipfian|uniform), REPORT (bench/results/ycsb.md), JSON (… .json),
+# WORKLOADS ("a b c e f"), DISTRIBUTION (zipfian|uniform), RATE (unset: closed loop; N: open loop at N operations per
+# second with at most CLIENTS in flight, latency from each operation's due time), REPORT (bench/results/ycsb.md), JSON (… .json),
 # CHARTS (bench/results/charts; empty: no charts), SKIP_BUILD=1, KEEP_WORK=1, KV_LOG_LEVEL (Warning).
 # Every process it starts is killed by PID on exit, however it exits.
 set -euo pipefail
@@ -60,7 +61,7 @@ declare -a runs=() commands=()
 for w in $WORKLOADS; do
   name="ycsb-$w"
   args=(--op ycsb --workload "$w" --distribution "$DISTRIBUTION" --record-count "$RECORDS" --value-bytes "$VALUE_BYTES"
-    --clients "$CLIENTS" --duration "$RUN_SECONDS" --warmup "$WARMUP_SECONDS" --server-pids "$pids_csv"
+    --clients "$CLIENTS" --duration "$RUN_SECONDS" --warmup "$WARMUP_SECONDS" --server-pids "$pids_csv" ${RATE:+--rate "$RATE"}
     --json "$KV_WORK/$name.json" --markdown "$KV_WORK/$name.md")
   commands+=("dotnet $KV_LOAD_DLL --target kv --endpoints \$ENDPOINTS ${args[*]}")
   before=$(kv_loadavg)
@@ -81,10 +82,12 @@ jq -n --arg generated "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg command "$command_l
   --arg loadavg_start "$loadavg_start" --arg loadavg_end "$loadavg_end" --arg load "$load_line" --argjson elapsed "$elapsed" \
   --argjson records "$RECORDS" --argjson value_bytes "$VALUE_BYTES" --argjson ranges "$RANGES" --argjson clients "$CLIENTS" \
   --argjson run_seconds "$RUN_SECONDS" --argjson warmup_seconds "$WARMUP_SECONDS" --arg distribution "$DISTRIBUTION" \
+  --arg rate "${RATE:-}" \
   --slurpfile runs <(cat "${runs[@]}") \
   '{generated: $generated, command: $command, machine: ($machine + {loadavg_start: $loadavg_start, loadavg_end: $loadavg_end}),
     settings: {records: $records, value_bytes: $value_bytes, ranges: $ranges, clients: $clients, run_seconds: $run_seconds,
-      warmup_seconds: $warmup_seconds, distribution: $distribution, nodes: 3},
+      warmup_seconds: $warmup_seconds, distribution: $distribution, nodes: 3,
+      loop: (if $rate == "" then "closed" else "open" end), rate_per_second: (if $rate == "" then null else ($rate | tonumber) end)},
     load_phase: $load, elapsed_s: $elapsed, runs: $runs}' >"$JSON"
 
 ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
@@ -108,7 +111,12 @@ ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
   echo
   echo "Three \`Kv.Server node\` processes on 127.0.0.1 (default settings, every Paxos write synced, log level $KV_LOG_LEVEL), split into"
   echo "$RANGES ranges at evenly spaced record keys. Load phase: $RECORDS records \`k00000000\`… of $VALUE_BYTES B (\`$load_line\`)."
-  echo "Each workload: $CLIENTS clients in a closed loop through \`Kv.Client\`, ${WARMUP_SECONDS} s warmup, ${RUN_SECONDS} s measured,"
+  if [ -n "${RATE:-}" ]; then
+    echo "Each workload: an open loop at $RATE operations per second (at most $CLIENTS in flight; latency counted from when each"
+    echo "operation was due) through \`Kv.Client\`, ${WARMUP_SECONDS} s warmup, ${RUN_SECONDS} s measured,"
+  else
+    echo "Each workload: $CLIENTS clients in a closed loop through \`Kv.Client\`, ${WARMUP_SECONDS} s warmup, ${RUN_SECONDS} s measured,"
+  fi
   echo "records picked $DISTRIBUTION ($( [ "$DISTRIBUTION" = zipfian ] && echo "θ = 0.99, ranks scrambled by FNV hash so hot records spread over the ranges" || echo "every record equally likely")). Reads are linearizable;"
   echo "E scans 1–100 records from a picked key; F reads and writes back with compare-and-set on the version read (a lost race"
   echo "reads again: \"retries\"). Server CPU: the three nodes' utime+stime over the measured window ÷ operations × 1,000."
