@@ -63,7 +63,7 @@ for w in $WORKLOADS; do
   args=(--op ycsb --workload "$w" --distribution "$DISTRIBUTION" --record-count "$RECORDS" --value-bytes "$VALUE_BYTES"
     --clients "$CLIENTS" --duration "$RUN_SECONDS" --warmup "$WARMUP_SECONDS" --server-pids "$pids_csv" ${RATE:+--rate "$RATE"}
     --json "$KV_WORK/$name.json" --markdown "$KV_WORK/$name.md")
-  commands+=("dotnet $KV_LOAD_DLL --target kv --endpoints \$ENDPOINTS ${args[*]}")
+  commands+=("dotnet $KV_LOAD_DLL --target kv --endpoints \$ENDPOINTS $(sed "s|$KV_WORK|\$WORK|g" <<<"${args[*]}")")
   before=$(kv_loadavg)
   kv_log "workload $w: $CLIENTS clients, ${WARMUP_SECONDS} s + ${RUN_SECONDS} s"
   line=$(load "${args[@]}" 2>"$KV_WORK/$name.err") || true
