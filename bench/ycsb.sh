@@ -20,6 +20,11 @@ cd "$(dirname "$0")/.."
 KV_LOG_TAG=ycsb
 source bench/lib.sh
 
+# The knobs set from outside, for the report's command line.
+env_knobs=""
+for knob in RECORDS VALUE_BYTES RANGES CLIENTS RUN_SECONDS WARMUP_SECONDS WORKLOADS DISTRIBUTION RATE; do
+  [ -n "${!knob:-}" ] && env_knobs+="$knob=\"${!knob}\" "
+done
 quick=0
 for arg in "$@"; do
   case "$arg" in
@@ -42,7 +47,7 @@ REPORT=${REPORT:-bench/results/ycsb.md}
 JSON=${JSON:-${REPORT%.md}.json}
 CHARTS=${CHARTS-bench/results/charts}
 export KV_LOG_LEVEL=${KV_LOG_LEVEL-Warning}
-command_line="bash bench/ycsb.sh${*:+ $*}"
+command_line="${env_knobs}bash bench/ycsb.sh${*:+ $*}"
 
 script_start=$(date +%s)
 loadavg_start=$(kv_loadavg)

@@ -82,7 +82,7 @@ internal static class LoadRunner
         {
             var atMeasureStart = await serverCpu.ConfigureAwait(false);
             var atEnd = ProcessCpu.Sample(options.ServerPids);
-            if (atMeasureStart.All(s => s is not null) && atEnd.All(s => s is not null))
+            if (atMeasureStart is not null && atMeasureStart.All(s => s is not null) && atEnd.All(s => s is not null))
                 serverCpuSeconds = atEnd.Sum(s => s!.Value) - atMeasureStart.Sum(s => s!.Value);
         }
         if (timeline is not null && options.DrainSeconds > 0)
@@ -95,10 +95,18 @@ internal static class LoadRunner
             : windowSeconds;
         return new RunOutcome(results, clientCores, measuredSeconds, series, serverCpuSeconds);
 
-        async Task<double?[]> SampleServersAsync(CancellationToken stop)
+        // Null when the run was stopped before its measured window began.
+        async Task<double?[]?> SampleServersAsync(CancellationToken stop)
         {
             var wait = TimeSpan.FromTicks((measureStart - Stopwatch.GetTimestamp()) * TimeSpan.TicksPerSecond / Stopwatch.Frequency);
-            if (wait > TimeSpan.Zero) await Task.Delay(wait, stop).ConfigureAwait(false);
+            try
+            {
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return null;
+            }
             return ProcessCpu.Sample(options.ServerPids);
         }
 
