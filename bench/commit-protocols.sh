@@ -22,6 +22,7 @@
 # report greps for the sweeper's recoveries). Every process it starts is killed by PID on exit, whatever the exit path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 RUN_SECONDS=${RUN_SECONDS:-8}
 WARMUP_SECONDS=${WARMUP_SECONDS:-2}
@@ -47,17 +48,11 @@ declare -A running=()        # PID -> what it is: every process this script star
 declare -a node_pid=()       # node_pid[i]: node i of the current cluster
 cluster=""                   # the current cluster's name (its data and logs are under $work/$cluster)
 
+# TERM, up to 5 s to stop cleanly, then KILL (bench/lib.sh); and forget them.
 stop_pids() {
   local pid
-  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-  # Give the nodes a moment to stop cleanly, then make sure.
-  for _ in $(seq 1 50); do
-    local alive=0
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" -eq 0 ] && break
-    sleep 0.1
-  done
-  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; unset "running[$pid]"; done
+  kv_stop_pids "$@"
+  for pid in "$@"; do unset "running[$pid]"; done
 }
 cleanup() {
   local status=$?

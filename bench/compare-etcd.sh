@@ -12,6 +12,7 @@
 # Every process it starts is killed by PID on exit, whatever the exit path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 repo=$(pwd)
 
 RUN_SECONDS=${RUN_SECONDS:-10}
@@ -32,16 +33,8 @@ declare -a etcd_pids=() kv_pids=()
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  for pid in "${started[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  # Give the nodes a moment to stop cleanly, then make sure.
-  for _ in $(seq 1 50); do
-    local alive=0
-    for pid in "${started[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" -eq 0 ] && break
-    sleep 0.1
-  done
-  for pid in "${started[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${started[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # TERM, up to 5 s to stop cleanly, then KILL (bench/lib.sh).
+  kv_stop_pids "${started[@]}"
   if [ "${KEEP_WORK:-0}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
   exit "$status"
 }

@@ -15,19 +15,11 @@ namespace Kv.Load;
 /// </summary>
 internal static class AccountSetup
 {
-    private const int SplitAttemptsMax = 20;
-
     public static async Task<int> SetupAsync(LoadOptions options, CancellationToken cancellationToken)
     {
         long start = Stopwatch.GetTimestamp();
         using var admin = new ClusterAdmin(options.Endpoints);
-        var existing = (await admin.ListRangesAsync(cancellationToken).ConfigureAwait(false))
-            .Select(r => r.StartKey.ToStringUtf8()).ToHashSet(StringComparer.Ordinal);
-        foreach (var key in Accounts.SplitKeys(options.Accounts, options.Ranges))
-        {
-            if (existing.Contains(key)) continue;
-            await SplitAsync(admin, key, cancellationToken).ConfigureAwait(false);
-        }
+        await admin.SplitAtAsync(Accounts.SplitKeys(options.Accounts, options.Ranges), cancellationToken).ConfigureAwait(false);
         double splitSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
 
         await using var client = new KvClient(options.Endpoints, new KvClientOptions
@@ -70,34 +62,6 @@ internal static class AccountSetup
         var counts = Enumerable.Range(1, admin.Endpoints.Count)
             .Select(n => $"n{n}:{leaderOf.Values.Count(v => v == (ulong)n)}");
         return (lines, string.Join(',', counts));
-    }
-
-    private static async Task SplitAsync(ClusterAdmin admin, string key, CancellationToken cancellationToken)
-    {
-        var request = new SplitRangeRequest { SplitKey = ByteString.CopyFromUtf8(key) };
-        bool retried = false;
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await admin.Node(1).SplitRangeAsync(request, deadline: DateTime.UtcNow.AddSeconds(15), cancellationToken: cancellationToken).ConfigureAwait(false);
-                return;
-            }
-            // Transient: a node busy or electing (FAILED_PRECONDITION is a split refused mid-election).
-            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.FailedPrecondition
-                && attempt < SplitAttemptsMax)
-            {
-                retried = true;
-                Console.Error.WriteLine($"split at {key}: {e.StatusCode} ({e.Status.Detail}); retrying");
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken).ConfigureAwait(false);
-            }
-            // An attempt whose answer was lost went through: the key already starts its range.
-            catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument && retried
-                && e.Status.Detail.Contains("already starts", StringComparison.Ordinal))
-            {
-                return;
-            }
-        }
     }
 
     /// <summary>

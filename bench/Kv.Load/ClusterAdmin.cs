@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Kv.Proto.V1;
@@ -10,6 +11,8 @@ namespace Kv.Load;
 /// </summary>
 internal sealed class ClusterAdmin : IDisposable
 {
+    private const int SplitAttemptsMax = 20;
+
     private readonly string[] _endpoints;
     private readonly GrpcChannel[] _channels;
 
@@ -61,6 +64,46 @@ internal sealed class ClusterAdmin : IDisposable
             await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
         }
         throw new InvalidOperationException($"no node answered ListRanges: {last?.Status.Detail}", last);
+    }
+
+    /// <summary>Splits the key space at each of <paramref name="keys"/> that does not start a range yet (through node 1), one after another.</summary>
+    public async Task SplitAtAsync(IEnumerable<string> keys, CancellationToken cancellationToken)
+    {
+        var existing = (await ListRangesAsync(cancellationToken).ConfigureAwait(false))
+            .Select(r => r.StartKey.ToStringUtf8()).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            if (existing.Contains(key)) continue;
+            await SplitAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SplitAsync(string key, CancellationToken cancellationToken)
+    {
+        var request = new SplitRangeRequest { SplitKey = ByteString.CopyFromUtf8(key) };
+        bool retried = false;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await Node(1).SplitRangeAsync(request, deadline: DateTime.UtcNow.AddSeconds(15), cancellationToken: cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            // Transient: a node busy or electing (FAILED_PRECONDITION is a split refused mid-election).
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.FailedPrecondition
+                && attempt < SplitAttemptsMax)
+            {
+                retried = true;
+                Console.Error.WriteLine($"split at {key}: {e.StatusCode} ({e.Status.Detail}); retrying");
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken).ConfigureAwait(false);
+            }
+            // An attempt whose answer was lost went through: the key already starts its range.
+            catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument && retried
+                && e.Status.Detail.Contains("already starts", StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>NodeStatus of every node at once, each within <paramref name="within"/>; null for a node that did not answer.</summary>

@@ -24,5 +24,5 @@ internal sealed class KeySpace
 
     public byte[] Key(int n) => _keys[n];
 
-    public static string Name(int n) => FormattableString.Invariant($"k{n:D8}");
+    public static string Name(long n) => FormattableString.Invariant($"k{n:D8}");
 }

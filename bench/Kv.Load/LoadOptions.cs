@@ -1,4 +1,5 @@
 using System.Globalization;
+using Kv.Load.Ycsb;
 
 namespace Kv.Load;
 
@@ -42,6 +43,15 @@ internal enum LoadOperation
 
     /// <summary>Not a benchmark: reads every account in one transaction and checks that the balances add up (exit code 1 if not).</summary>
     Verify,
+
+    /// <summary>
+    /// A YCSB core workload (<see cref="LoadOptions.Workload"/>: a, b, c, e, f) over the records <c>k00000000</c>… (Kv
+    /// only; the records are written first by <see cref="Load"/>).
+    /// </summary>
+    Ycsb,
+
+    /// <summary>Not a benchmark: splits the cluster into <see cref="LoadOptions.Ranges"/> ranges at evenly spaced record keys and writes every record (YCSB's load phase).</summary>
+    Load,
 }
 
 /// <summary>The commit protocol a transfer asks for (<c>--protocol</c>).</summary>
@@ -61,8 +71,10 @@ internal enum TransferProtocol
 internal sealed record LoadOptions
 {
     public const string Usage =
-        "usage: Kv.Load --target kv|etcd --endpoints URL,URL,URL --op put|get|probe|transfer|compare|setup|verify [--clients N] [--seconds S] "
-        + "[--warmup-seconds W] [--keys K] [--value-bytes B] [--client-instances I] [--seed X] [--json FILE]"
+        "usage: Kv.Load --target kv|etcd --endpoints URL,URL,URL --op put|get|probe|transfer|compare|setup|verify|load|ycsb [--clients N] "
+        + "[--seconds|--duration S | --operations N] [--warmup-seconds|--warmup W] [--rate OPS_PER_S] [--keys|--record-count K] [--value-bytes B] "
+        + "[--client-instances I] [--seed X] [--json FILE] [--markdown FILE] [--server-pids PID,PID,...]"
+        + "\n  ycsb/load (Kv only): --workload a|b|c|e|f [--distribution uniform|zipfian] [--scan-length-max L] [--ranges R] [--max-attempts M]"
         + "\n  transfer/setup/verify (Kv only): [--accounts A] [--ranges R] [--ranges-per-txn 1|2|4] [--protocol default|paxos|two-phase] "
         + "[--max-attempts M] [--timeline FILE.csv [--events FILE] [--drain-seconds D]]";
 
@@ -107,6 +119,27 @@ internal sealed record LoadOptions
     /// <summary>Transfer with a timeline: how long sampling goes on after the workers stop (to see the locks drain).</summary>
     public double DrainSeconds { get; init; }
 
+    /// <summary>YCSB: the core workload (<c>--workload</c>), null for other operations.</summary>
+    public OperationMix? Workload { get; init; }
+
+    /// <summary>YCSB: how records are picked.</summary>
+    public KeyDistribution Distribution { get; init; } = KeyDistribution.Uniform;
+
+    /// <summary>YCSB E: scans read a uniform 1..this many records.</summary>
+    public int ScanLengthMax { get; init; } = 100;
+
+    /// <summary>Measure this many operations instead of <see cref="Seconds"/> (<c>--operations</c>).</summary>
+    public long? Operations { get; init; }
+
+    /// <summary>Open loop at this many operations per second (<c>--rate</c>); null: closed loop.</summary>
+    public double? RatePerSecond { get; init; }
+
+    /// <summary>Server processes whose CPU time is sampled at the start and end of the measured window (<c>--server-pids</c>).</summary>
+    public IReadOnlyList<int> ServerPids { get; init; } = [];
+
+    /// <summary>A Markdown file that gets the run's table (<c>--markdown</c>).</summary>
+    public string? MarkdownPath { get; init; }
+
     /// <summary>Parses <paramref name="args"/>; throws <see cref="ArgumentException"/> naming every problem.</summary>
     public static LoadOptions Parse(string[] args)
     {
@@ -114,12 +147,22 @@ internal sealed record LoadOptions
         var problems = new List<string>();
         string[] known = ["--target", "--endpoints", "--op", "--clients", "--seconds", "--warmup-seconds", "--keys",
             "--value-bytes", "--client-instances", "--seed", "--json", "--accounts", "--ranges", "--ranges-per-txn", "--protocol",
-            "--max-attempts", "--timeline", "--events", "--drain-seconds"];
+            "--max-attempts", "--timeline", "--events", "--drain-seconds", "--workload", "--distribution", "--scan-length-max",
+            "--operations", "--rate", "--server-pids", "--markdown"];
+        // The YCSB names of the same settings.
+        var aliases = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["--duration"] = "--seconds",
+            ["--warmup"] = "--warmup-seconds",
+            ["--record-count"] = "--keys",
+        };
         for (int i = 0; i < args.Length; i++)
         {
-            if (!known.Contains(args[i])) { problems.Add($"unknown argument '{args[i]}'"); continue; }
+            string flag = aliases.GetValueOrDefault(args[i], args[i]);
+            if (!known.Contains(flag)) { problems.Add($"unknown argument '{args[i]}'"); continue; }
             if (i + 1 >= args.Length) { problems.Add($"{args[i]} needs a value"); continue; }
-            values[args[i]] = args[++i];
+            if (values.ContainsKey(flag)) problems.Add($"{args[i]} is given twice (or with its other name)");
+            values[flag] = args[++i];
         }
 
         T Read<T>(string flag, T fallback, Func<string, T?> parse, Func<T, bool> valid, string rule) where T : struct
@@ -148,11 +191,42 @@ internal sealed record LoadOptions
             "compare" => LoadOperation.Compare,
             "setup" => LoadOperation.Setup,
             "verify" => LoadOperation.Verify,
+            "ycsb" => LoadOperation.Ycsb,
+            "load" => LoadOperation.Load,
             _ => null,
         };
-        if (op is null) problems.Add("--op must be put, get, probe, transfer, compare, setup or verify");
-        if (op is LoadOperation.Transfer or LoadOperation.Compare or LoadOperation.Setup or LoadOperation.Verify && target == LoadTargetKind.Etcd)
+        if (op is null) problems.Add("--op must be put, get, probe, transfer, compare, setup, verify, load or ycsb");
+        if (op is LoadOperation.Transfer or LoadOperation.Compare or LoadOperation.Setup or LoadOperation.Verify or LoadOperation.Ycsb
+            or LoadOperation.Load && target == LoadTargetKind.Etcd)
             problems.Add($"--op {values["--op"]} runs against Kv only");
+        OperationMix? workload = null;
+        if (values.TryGetValue("--workload", out var workloadName))
+        {
+            workload = OperationMix.Named(workloadName);
+            if (workload is null) problems.Add($"--workload '{workloadName}': one of a, b, c, e, f (YCSB's core workloads; d is not offered)");
+            if (op != LoadOperation.Ycsb) problems.Add("--workload goes with --op ycsb");
+        }
+        else if (op == LoadOperation.Ycsb)
+        {
+            problems.Add("--op ycsb needs --workload a|b|c|e|f");
+        }
+        KeyDistribution? distribution = values.GetValueOrDefault("--distribution", "uniform") switch
+        {
+            "uniform" => KeyDistribution.Uniform,
+            "zipfian" => KeyDistribution.Zipfian,
+            _ => null,
+        };
+        if (distribution is null) problems.Add("--distribution must be uniform or zipfian");
+        if (values.ContainsKey("--operations") && values.ContainsKey("--seconds"))
+            problems.Add("give --seconds (--duration) or --operations, not both");
+        if (values.ContainsKey("--rate") && op is not (LoadOperation.Put or LoadOperation.Get or LoadOperation.Ycsb))
+            problems.Add("--rate (open loop) goes with --op put, get or ycsb");
+        var serverPids = new List<int>();
+        foreach (var text in (values.GetValueOrDefault("--server-pids") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (Int(text) is int pid && pid > 0) serverPids.Add(pid);
+            else problems.Add($"--server-pids '{text}': a process id");
+        }
         TransferProtocol? protocol = values.GetValueOrDefault("--protocol", "default") switch
         {
             "default" => TransferProtocol.Default,
@@ -194,6 +268,16 @@ internal sealed record LoadOptions
             TimelinePath = values.GetValueOrDefault("--timeline"),
             EventsPath = values.GetValueOrDefault("--events"),
             DrainSeconds = Read("--drain-seconds", 0.0, Num, v => v is >= 0 and <= 60, "0 to 60 seconds"),
+            Workload = workload,
+            Distribution = distribution ?? KeyDistribution.Uniform,
+            ScanLengthMax = Read("--scan-length-max", 100, Int, v => v is >= 1 and <= 10_000, "a whole number from 1 to 10,000"),
+            Operations = values.ContainsKey("--operations")
+                ? Read<long>("--operations", 0, s => long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v : null,
+                    v => v >= 1, "a whole number of operations, 1 or more")
+                : null,
+            RatePerSecond = values.ContainsKey("--rate") ? Read("--rate", 0.0, Num, v => v is > 0 and <= 10_000_000, "operations per second, more than 0") : null,
+            ServerPids = serverPids,
+            MarkdownPath = values.GetValueOrDefault("--markdown"),
         };
         if (options.Accounts < options.Ranges * 2)
             problems.Add($"--accounts {options.Accounts}: at least two accounts per range are needed ({options.Ranges} ranges)");

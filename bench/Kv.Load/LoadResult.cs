@@ -35,6 +35,29 @@ internal sealed record LoadResult
     /// <summary>CPU time of this load generator over the whole run (warmup included) ÷ its wall time.</summary>
     public required double ClientCores { get; init; }
 
+    /// <summary><c>closed</c> (N workers, each waits for its answer) or <c>open</c> (operations due at a fixed rate, latency from when each was due).</summary>
+    public required string Loop { get; init; }
+
+    /// <summary>Open loop: the operations per second asked for.</summary>
+    public double? RatePerSecond { get; init; }
+
+    /// <summary><c>--operations</c>: how many operations were measured (the window is how long they took).</summary>
+    public long? OperationsRequested { get; init; }
+
+    /// <summary>CPU seconds the <c>--server-pids</c> used over the measured window, all together.</summary>
+    public double? ServerCpuSeconds { get; init; }
+
+    /// <summary><see cref="ServerCpuSeconds"/> per 1,000 successful measured operations: what the load costs the servers.</summary>
+    public double? ServerCpuSecondsPer1000Ops { get; init; }
+
+    // YCSB only.
+    public string? Workload { get; init; }
+    public string? Distribution { get; init; }
+    public int? ScanLengthMax { get; init; }
+
+    /// <summary>Every second of the run (warmup included), by the second in which operations ended.</summary>
+    public IReadOnlyList<PerSecondPoint>? PerSecond { get; init; }
+
     // Transfers only (null otherwise, and left out of the JSON).
     public string? Protocol { get; init; }
     public int? RangesPerTxn { get; init; }
@@ -68,9 +91,15 @@ internal sealed record LoadResult
     /// <summary>The probes' failed reads (a key still blocked, or its range electing), by kind (timeline runs).</summary>
     public IReadOnlyList<ProbeFailure>? ProbeFailures { get; init; }
 
-    public static LoadResult Merge(LoadOptions options, IReadOnlyList<WorkerResult> workers, double clientCores,
+    /// <param name="options">The run's settings.</param>
+    /// <param name="run">What the runner measured.</param>
+    /// <param name="variantNames">The names of the kinds of operation (<see cref="OperationOutcome.Variant"/>); with two or more, each gets its own figures.</param>
+    /// <param name="transfer">Transfers: the workload, for its commit counts.</param>
+    /// <param name="timeline">Transfers with a timeline.</param>
+    public static LoadResult Merge(LoadOptions options, RunOutcome run, IReadOnlyList<string>? variantNames = null,
         TransferWorkload? transfer = null, Timeline? timeline = null)
     {
+        var workers = run.Workers;
         var all = Combine(workers.SelectMany(w => w.Histograms));
         var commit = Combine(workers.SelectMany(w => w.CommitHistograms));
         var kinds = workers.SelectMany(w => w.ErrorKinds)
@@ -83,7 +112,8 @@ internal sealed record LoadResult
         bool isTransfer = transfer is not null;
         bool anyCommit = commit.TotalCount > 0;
         var commitsByNode = transfer?.CommitsByNode;
-        var variantNames = transfer?.VariantNames ?? [];
+        variantNames ??= transfer?.VariantNames ?? [];
+        double? serverCpu = run.ServerCpuSeconds;
         return new LoadResult
         {
             Target = options.Target.ToString().ToLowerInvariant(),
@@ -91,12 +121,12 @@ internal sealed record LoadResult
             Endpoints = options.Endpoints,
             Clients = options.Clients,
             ClientInstances = options.ClientInstances,
-            Seconds = options.Seconds,
+            Seconds = run.MeasuredSeconds,
             WarmupSeconds = options.WarmupSeconds,
             Keys = options.Keys,
             ValueBytes = options.ValueBytes,
             Ops = all.TotalCount,
-            OpsPerSecond = all.TotalCount / options.Seconds,
+            OpsPerSecond = all.TotalCount / run.MeasuredSeconds,
             P50Us = any ? all.GetValueAtPercentile(50) : 0,
             P90Us = any ? all.GetValueAtPercentile(90) : 0,
             P99Us = any ? all.GetValueAtPercentile(99) : 0,
@@ -105,7 +135,16 @@ internal sealed record LoadResult
             MeanUs = any ? all.GetMean() : 0,
             Errors = workers.Sum(w => w.Errors),
             ErrorKinds = kinds,
-            ClientCores = clientCores,
+            ClientCores = run.ClientCores,
+            Loop = options.RatePerSecond is null ? "closed" : "open",
+            RatePerSecond = options.RatePerSecond,
+            OperationsRequested = options.Operations,
+            ServerCpuSeconds = serverCpu,
+            ServerCpuSecondsPer1000Ops = serverCpu is { } cpu && all.TotalCount > 0 ? cpu * 1000 / all.TotalCount : null,
+            Workload = options.Workload?.Name,
+            Distribution = options.Operation == LoadOperation.Ycsb ? options.Distribution.ToString().ToLowerInvariant() : null,
+            ScanLengthMax = options.Workload?.Scan > 0 ? options.ScanLengthMax : null,
+            PerSecond = run.Series.Points(),
             Protocol = isTransfer ? options.Operation == LoadOperation.Compare ? "compare" : ProtocolName(options.Protocol) : null,
             RangesPerTxn = isTransfer ? options.RangesPerTxn : null,
             Accounts = isTransfer ? options.Accounts : null,
@@ -120,11 +159,13 @@ internal sealed record LoadResult
             Coordinator = commitsByNode is null ? null
                 : Enumerable.Range(0, commitsByNode.Count).MaxBy(n => commitsByNode[n]),
             Variants = variantNames.Count > 1
-                ? variantNames.Select((name, v) => VariantResult.From(name, options.Seconds,
+                ? variantNames.Select((name, v) => VariantResult.From(name, run.MeasuredSeconds,
                     Combine(workers.Select(w => w.Histograms[v])), Combine(workers.Select(w => w.CommitHistograms[v])),
-                    workers.Sum(w => w.Retries[v]))).ToArray()
+                    workers.Sum(w => w.Retries[v])))
+                    // YCSB names every kind; a workload uses two of them.
+                    .Where(v => transfer is not null || v.Ops > 0).ToArray()
                 : null,
-            Timeline = timeline is not null && options.EventsPath is { } events ? TimelineSummary.From(timeline, events, options.WarmupSeconds, options.Seconds) : null,
+            Timeline = timeline is not null && options.EventsPath is { } events ? TimelineSummary.From(timeline, events, options.WarmupSeconds, run.MeasuredSeconds) : null,
             InDoubt = timeline?.Tracker?.Entries.Select(e => new InDoubtRecord(
                 e.Kind == InDoubtTracker.Kind.CommitFailed ? "commit_failed" : "answered_before_failure", e.SinceStartS, e.UsableAtS, e.AvailableAtS, e.LockWaitS)).ToArray(),
             ProbeFailures = timeline?.Tracker?.ProbeFailures.Select(f => new ProbeFailure(f.Key, f.Value.Count, f.Value.MeanUs, f.Value.FirstMessage))
@@ -158,7 +199,15 @@ internal sealed record LoadResult
     {
         string line = string.Create(CultureInfo.InvariantCulture,
             $"target={Target} op={Op} clients={Clients} seconds={Seconds} ops={Ops} ops_per_s={OpsPerSecond:0.0} "
-            + $"p50_us={P50Us} p90_us={P90Us} p99_us={P99Us} p999_us={P999Us} max_us={MaxUs} errors={Errors} client_cores={ClientCores:0.00}");
+            + $"p50_us={P50Us} p90_us={P90Us} p99_us={P99Us} p999_us={P999Us} max_us={MaxUs} errors={Errors} client_cores={ClientCores:0.00} loop={Loop}");
+        if (RatePerSecond is { } rate) line += string.Create(CultureInfo.InvariantCulture, $" rate={rate:0.#}");
+        if (ServerCpuSeconds is { } cpu)
+            line += string.Create(CultureInfo.InvariantCulture, $" server_cpu_s={cpu:0.00} server_cpu_s_per_1000_ops={ServerCpuSecondsPer1000Ops:0.000}");
+        if (Workload is not null)
+        {
+            line += $" workload={Workload} distribution={Distribution}";
+            foreach (var v in Variants ?? []) line += " " + v.SummaryFields();
+        }
         if (Protocol is null) return line;
         line += string.Create(CultureInfo.InvariantCulture,
             $" protocol={Protocol} ranges_per_txn={RangesPerTxn} commit_p50_us={CommitP50Us} commit_p90_us={CommitP90Us} "
@@ -170,6 +219,10 @@ internal sealed record LoadResult
         }
         return Timeline is null ? line : line + " " + Timeline.SummaryFields();
     }
+
+    /// <summary>Writes <see cref="ResultMarkdown.Render"/> to <paramref name="path"/>.</summary>
+    public Task WriteMarkdownAsync(string path, CancellationToken cancellationToken) =>
+        File.WriteAllTextAsync(path, ResultMarkdown.Render(this), cancellationToken);
 
     public async Task WriteJsonAsync(string path, CancellationToken cancellationToken)
     {
@@ -190,7 +243,7 @@ internal sealed record ProbeFailure(string Kind, long Count, long MeanUs, string
 
 /// <summary>One kind of operation of a <c>--op compare</c> run: its throughput and latency, and its commit's (transfers).</summary>
 internal sealed record VariantResult(
-    string Name, long Ops, double OpsPerSecond, long P50Us, long P90Us, long P99Us, long MaxUs,
+    string Name, long Ops, double OpsPerSecond, long P50Us, long P90Us, long P99Us, long P999Us, long MaxUs,
     long? CommitP50Us, long? CommitP90Us, long? CommitP99Us, long? CommitMaxUs, long Retries)
 {
     public static VariantResult From(string name, double seconds, LongHistogram all, LongHistogram commit, long retries)
@@ -198,7 +251,7 @@ internal sealed record VariantResult(
         bool any = all.TotalCount > 0, anyCommit = commit.TotalCount > 0;
         return new VariantResult(name, all.TotalCount, all.TotalCount / seconds,
             any ? all.GetValueAtPercentile(50) : 0, any ? all.GetValueAtPercentile(90) : 0, any ? all.GetValueAtPercentile(99) : 0,
-            any ? all.GetMaxValue() : 0,
+            any ? all.GetValueAtPercentile(99.9) : 0, any ? all.GetMaxValue() : 0,
             anyCommit ? commit.GetValueAtPercentile(50) : null, anyCommit ? commit.GetValueAtPercentile(90) : null,
             anyCommit ? commit.GetValueAtPercentile(99) : null, anyCommit ? commit.GetMaxValue() : null, retries);
     }

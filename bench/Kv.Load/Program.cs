@@ -1,7 +1,8 @@
-// Closed-loop load against Kv or etcd; see bench/README.md ("Kv vs etcd", "Commit protocols") and bench/compare-etcd.sh,
-// bench/commit-protocols.sh. stdout: one summary line (name=value pairs); stderr: progress once a second, error kinds;
-// exit code 1 on errors.
+// Closed- or open-loop load against Kv or etcd; see bench/README.md ("YCSB", "Kv vs etcd", "Commit protocols") and
+// bench/ycsb.sh, bench/compare-etcd.sh, bench/commit-protocols.sh. stdout: one summary line (name=value pairs); stderr:
+// progress once a second, error kinds; exit code 1 on errors.
 using Kv.Load;
+using Kv.Load.Ycsb;
 
 LoadOptions options;
 try
@@ -29,6 +30,8 @@ switch (options.Operation)
         return await AccountSetup.VerifyAsync(options, cts.Token);
     case LoadOperation.Transfer or LoadOperation.Compare:
         return await RunTransfersAsync(options, cts.Token);
+    case LoadOperation.Ycsb:
+        return await RunYcsbAsync(options, cts.Token);
 }
 
 var keys = new KeySpace(options.Keys, options.ValueBytes, options.Seed);
@@ -37,6 +40,9 @@ await using ILoadTarget target = options.Target switch
     LoadTargetKind.Kv => new KvTarget(options, keys),
     _ => new EtcdTarget(options, keys),
 };
+
+if (options.Operation == LoadOperation.Load)
+    return await RecordLoader.RunAsync(options, target, keys, cts.Token);
 
 if (options.Operation == LoadOperation.Probe)
     return await ReadinessProbe.RunAsync(target, TimeSpan.FromSeconds(options.Seconds), cts.Token) ? 0 : 1;
@@ -47,8 +53,15 @@ if (options.Operation == LoadOperation.Get)
 LoadRunner.Operation operation = options.Operation == LoadOperation.Get
     ? async (random, ct) => { await target.GetAsync(random.Next(keys.Count), ct).ConfigureAwait(false); return default; }
     : async (random, ct) => { await target.PutAsync(random.Next(keys.Count), ct).ConfigureAwait(false); return default; };
-var (workers, clientCores) = await LoadRunner.RunAsync(options, variants: 1, operation, timeline: null, cts.Token);
-return await ReportAsync(LoadResult.Merge(options, workers, clientCores), options, cts.Token);
+var run = await LoadRunner.RunAsync(options, variants: 1, operation, timeline: null, cts.Token);
+return await ReportAsync(LoadResult.Merge(options, run), options, cts.Token);
+
+static async Task<int> RunYcsbAsync(LoadOptions options, CancellationToken cancellationToken)
+{
+    await using var workload = new YcsbWorkload(options, new KeySpace(options.Keys, options.ValueBytes, options.Seed));
+    var run = await LoadRunner.RunAsync(options, OperationMix.KindNames.Count, workload.RunAsync, timeline: null, cancellationToken);
+    return await ReportAsync(LoadResult.Merge(options, run, OperationMix.KindNames), options, cancellationToken);
+}
 
 static async Task<int> RunTransfersAsync(LoadOptions options, CancellationToken cancellationToken)
 {
@@ -67,8 +80,8 @@ static async Task<int> RunTransfersAsync(LoadOptions options, CancellationToken 
     {
         var timeline = options.TimelinePath is { } path ? new Timeline(path, admin, workload) : null;
         LoadRunner.Operation operation = options.Operation == LoadOperation.Compare ? workload.RunCompareAsync : workload.RunAsync;
-        var (workers, clientCores) = await LoadRunner.RunAsync(options, workload.VariantNames.Count, operation, timeline, cancellationToken);
-        return await ReportAsync(LoadResult.Merge(options, workers, clientCores, workload, timeline), options, cancellationToken);
+        var run = await LoadRunner.RunAsync(options, workload.VariantNames.Count, operation, timeline, cancellationToken);
+        return await ReportAsync(LoadResult.Merge(options, run, transfer: workload, timeline: timeline), options, cancellationToken);
     }
 }
 
@@ -81,5 +94,7 @@ static async Task<int> ReportAsync(LoadResult result, LoadOptions options, Cance
         Console.Error.WriteLine($"probe reads that failed: {failure.Count} × {failure.Kind} (after {failure.MeanUs / 1000} ms on average): {failure.FirstMessage}");
     if (options.JsonPath is { } path)
         await result.WriteJsonAsync(path, cancellationToken);
+    if (options.MarkdownPath is { } markdown)
+        await result.WriteMarkdownAsync(markdown, cancellationToken);
     return result.Errors == 0 ? 0 : 1;
 }
