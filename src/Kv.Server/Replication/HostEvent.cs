@@ -18,6 +18,12 @@ internal sealed record ProposeEvent(ulong RangeId, Command Command, TaskCompleti
 /// <summary>A linearizable read: <see cref="Read"/> runs on the loop once the read is confirmed and applied.</summary>
 internal sealed record ReadEvent(ulong RangeId, Func<Ranges.RangeStateMachine, object> Read, TaskCompletionSource<object> Completion) : HostEvent;
 
+/// <summary>
+/// A read of the replica's applied state as it stands, on the loop: no lease check and no read-index round, so it
+/// never wakes a quiescent group. For background work that tolerates a stale answer (the transaction sweeper).
+/// </summary>
+internal sealed record LocalReadEvent(ulong RangeId, Func<Ranges.RangeStateMachine, object> Read, TaskCompletionSource<object> Completion) : HostEvent;
+
 /// <summary>Propose a membership change of a range.</summary>
 internal sealed record MembershipEvent(ulong RangeId, MembershipChange Change, TaskCompletionSource<Proto.V1.RangeCommandResult> Completion) : HostEvent;
 

@@ -36,11 +36,14 @@ public sealed partial class ReplicaHost
 
     /// <summary>
     /// For the sweeper: the locks and the unfinished records (STAGING, or COMMITTED and not yet forgotten) of a
-    /// range this node leads that were last changed before <paramref name="before"/>.
+    /// range this node leads that were last changed before <paramref name="before"/>. Read from the applied state
+    /// without a linearizable round: a linearizable read of every led range every second woke every quiescent group
+    /// (bench/idle-ranges.sh: 49 % of a core for 1,000 idle ranges instead of 3 %). A stale answer is harmless: every
+    /// recovery the sweeper starts goes through the ranges' logs as conditional commands.
     /// </summary>
     public async Task<(IReadOnlyList<TxnLock> Locks, IReadOnlyList<TxnRecord> Records)> StaleTransactionsAsync(
         ulong rangeId, StorageTimestamp before, CancellationToken cancellationToken) =>
-        ((IReadOnlyList<TxnLock>, IReadOnlyList<TxnRecord>))await LinearizableAsync(rangeId, m =>
+        ((IReadOnlyList<TxnLock>, IReadOnlyList<TxnRecord>))await LocalAsync(rangeId, m =>
         {
             IReadOnlyList<TxnLock> locks = m.Transactions.AllLocks().Where(l => Kv.Txn.TxnWire.ToStorage(l.StagedAt) < before).ToList();
             IReadOnlyList<TxnRecord> records = m.Transactions.UnfinishedRecords()

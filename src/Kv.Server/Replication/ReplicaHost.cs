@@ -181,6 +181,14 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         inner.Start.AsSpan().SequenceCompareTo(outer.Start) >= 0
         && (outer.End is null || (inner.End is not null && inner.End.AsSpan().SequenceCompareTo(outer.End) <= 0));
 
+    /// <summary>Runs <paramref name="read"/> on the loop against the replica's applied state, without confirming leadership (<see cref="LocalReadEvent"/>).</summary>
+    private async Task<object> LocalAsync(ulong rangeId, Func<RangeStateMachine, object> read, CancellationToken cancellationToken)
+    {
+        var completion = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _events.Writer.WriteAsync(new LocalReadEvent(rangeId, read, completion), cancellationToken).ConfigureAwait(false);
+        return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<object> LinearizableAsync(ulong rangeId, Func<RangeStateMachine, object> read, CancellationToken cancellationToken)
     {
         var completion = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -289,6 +297,9 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             case ProposeEvent p:
                 Propose(p, touched);
                 break;
+            case LocalReadEvent local:
+                ReadLocal(local);
+                break;
             case ReadEvent read:
                 Read(read, touched);
                 break;
@@ -355,6 +366,23 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
                 m.Completion.TrySetException(new InvalidOperationException(
                     $"Range {m.RangeId} refused the membership change {m.Change.Kind} {m.Change.ReplicaId}: another change is in progress, or it does not apply."));
                 break;
+        }
+    }
+
+    private void ReadLocal(LocalReadEvent read)
+    {
+        if (!_ranges.TryGetValue(read.RangeId, out var r))
+        {
+            read.Completion.TrySetException(new RangeNotHostedException(read.RangeId, _nodeId));
+            return;
+        }
+        try
+        {
+            read.Completion.TrySetResult(read.Read(r.StateMachine));
+        }
+        catch (Exception e)
+        {
+            read.Completion.TrySetException(e);
         }
     }
 
