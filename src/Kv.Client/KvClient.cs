@@ -317,6 +317,7 @@ public sealed partial class KvClient : IAsyncDisposable
         Func<RpcException, string, Exception> classify, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        using var span = KvClientTracing.StartOperation(operation);
         using var overall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         overall.CancelAfter(_options.OverallDeadline);
         try
@@ -324,6 +325,7 @@ public sealed partial class KvClient : IAsyncDisposable
             return await _pipeline.ExecuteAsync(async token =>
             {
                 string endpoint = Route(routingKeyOf());
+                using var attempt = KvClientTracing.StartAttempt(operation, endpoint);
                 var deadline = DateTime.UtcNow + _options.PerCallTimeout;
                 try
                 {

@@ -22,6 +22,7 @@ public sealed partial class KvService
     /// </summary>
     private async Task<T> ServeAsync<T>(string method, ServerCallContext context, Func<CancellationToken, Task<T>> body)
     {
+        using var span = Telemetry.KvTracing.StartApiCall("kv.v1.Kv", method, _nodeId);
         try
         {
             return await body(context.CancellationToken).ConfigureAwait(false);
