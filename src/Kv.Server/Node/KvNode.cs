@@ -129,6 +129,7 @@ public sealed class KvNode : IAsyncDisposable
         var addresses = new NodeAddressBook(endpoints);
         var transport = new PeerTransport((ulong)options.NodeId, addresses.Find, new PeerTransportOptions(),
             loggerFactory.CreateLogger<PeerTransport>());
+        telemetry.PeersOf(transport.GetStats);
         bool joining = !ClusterGenesis.IsInitialized(store) && options.Join.Count > 0;
         if (joining && IPAddress.TryParse(options.Listen.Host, out var bind) && (bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any)))
         {

@@ -62,6 +62,9 @@ public sealed class NodeTelemetry : IDisposable
     public ReplicaMetrics ReplicasOf(Func<IReadOnlyList<ReplicaStatus>> replicas) =>
         _replicas ??= new ReplicaMetrics(MeterFactory, replicas);
 
+    /// <summary>Creates the peer transport's instruments over <paramref name="peers"/>.</summary>
+    public PeerMetrics PeersOf(Func<IReadOnlyList<Peers.PeerStats>> peers) => new(MeterFactory, peers);
+
     /// <summary>Whether <see cref="AddTo"/> registers a metrics provider (a metrics endpoint is configured).</summary>
     public bool ExportsMetrics => Options.MetricsListen is not null;
 

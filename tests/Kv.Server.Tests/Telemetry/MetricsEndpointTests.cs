@@ -85,6 +85,16 @@ public sealed class MetricsEndpointTests(TelemetryClusterFixture fixture) : ICla
         Assert.Equal(0, coordinator.Sum("kv_txn_commits_total", ("protocol", "two_phase")));
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task PeerTransport_CountsMessagesPerPeerNode()
+    {
+        var scrape = await fixture.ScrapeAsync(1);
+        Assert.Equal(["2", "3"], scrape.Find("kv_peer_messages_sent_total").Select(s => s.Labels["peer_node"]).Order());
+        Assert.All(scrape.Find("kv_peer_messages_sent_total"), s => Assert.True(s.Value > 0));
+        Assert.Equal(2, scrape.Find("kv_peer_queue_messages").Count());
+        Assert.Equal(2, scrape.Find("kv_peer_messages_dropped_total").Count());
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task Healthz_AnswersOk_OverHttp11()
     {
