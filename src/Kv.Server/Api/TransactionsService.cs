@@ -138,7 +138,7 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
     /// </summary>
     private async Task<T> ServeAsync<T>(ServerCallContext context, bool ambiguous, Func<CancellationToken, Task<T>> body)
     {
-        using var span = Telemetry.KvTracing.StartApiCall("kv.v1.Transactions", context.Method, _nodeId);
+        using var span = Telemetry.KvTracing.StartApiCall(context.Method, _nodeId);
         try
         {
             return await body(context.CancellationToken).ConfigureAwait(false);

@@ -15,10 +15,14 @@ internal static class KvTracing
     private static readonly ActivitySource Source = new(SourceName);
 
     /// <summary>A client API call served by <paramref name="nodeId"/> (null while nobody listens).</summary>
-    public static Activity? StartApiCall(string service, string method, long nodeId)
+    public static Activity? StartApiCall(string service, string method, long nodeId) =>
+        Source.HasListeners() ? StartApiCall($"{service}/{method}", nodeId) : null;
+
+    /// <summary>A client API call, named by its gRPC path (<c>/kv.v1.Transactions/Commit</c>).</summary>
+    public static Activity? StartApiCall(string grpcMethod, long nodeId)
     {
         if (!Source.HasListeners()) return null;
-        var activity = Source.StartActivity($"{service}/{method}", ActivityKind.Internal);
+        var activity = Source.StartActivity(grpcMethod.TrimStart('/'), ActivityKind.Internal);
         activity?.SetTag("kv.node_id", nodeId);
         return activity;
     }

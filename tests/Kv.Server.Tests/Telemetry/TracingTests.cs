@@ -49,4 +49,36 @@ public sealed class TracingTests(TelemetryClusterFixture fixture) : IClassFixtur
     }
 
     private string Endpoint(int node) => fixture.Cluster.Endpoint(node).ToString().TrimEnd('/');
+
+    [Fact(Timeout = 60_000)]
+    public async Task TransactionCommit_AtAFollower_IsForwardedToTheLeaderInTheSameTrace()
+    {
+        var spans = new List<Activity>();
+        using var test = new ActivitySource("Kv.Server.Tests.Tracing");
+        using var tracer = Sdk.CreateTracerProviderBuilder()
+            .AddSource(test.Name, Kv.Server.Telemetry.KvTracing.SourceName, "Microsoft.AspNetCore")
+            .AddInMemoryExporter(spans)
+            .Build();
+        int leader = Enumerable.Range(1, 3).Single(n => fixture.Cluster.Node(n).Host.Status(2).IsLeader);
+        int follower = leader % 3 + 1;
+        var txn = await Kv.Server.Tests.Txn.TxnDriver.BeginAsync(fixture.Cluster, node: follower);
+        txn.Put("traced-txn", "v");
+        ActivityTraceId traceId;
+        using (var root = test.StartActivity("test commit"))
+        {
+            Assert.NotNull(root);
+            traceId = root.TraceId;
+            Assert.NotNull(await txn.CommitAsync(Kv.Proto.V1.CommitProtocol.Paxos, node: follower));
+        }
+        tracer.ForceFlush(5_000);
+
+        Activity[] trace;
+        lock (spans) trace = spans.Where(a => a.TraceId == traceId).ToArray();
+        Assert.Contains(trace, a => a.DisplayName == "kv.v1.Transactions/Commit" && NodeOf(a) == follower);
+        // The coordinator on the follower forwards the range's commands to the leader, whose proposal joins the trace.
+        Assert.Contains(trace, a => a.DisplayName == "kv.forward" && NodeOf(a) == follower);
+        Assert.Contains(trace, a => a.DisplayName == "paxos.propose" && NodeOf(a) == leader);
+    }
+
+    private static int NodeOf(Activity a) => Convert.ToInt32(a.GetTagItem("kv.node_id"), System.Globalization.CultureInfo.InvariantCulture);
 }
