@@ -4,7 +4,6 @@ using Grpc.Net.Compression;
 using Kv.Server.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -74,23 +73,18 @@ public static class KvServerSetup
     }
 
     /// <summary>
-    /// Serves <c>/metrics</c> (Prometheus text format) and <c>/healthz</c> (200 "ok" while the node serves) on the
-    /// metrics endpoint only, when <see cref="NodeOptions.MetricsListen"/> is set.
+    /// Serves <c>/metrics</c> (Prometheus text format) and <c>/healthz</c> (200 "ok" while the node serves) when
+    /// <see cref="NodeOptions.MetricsListen"/> is set. They are not tied to that endpoint by host: a scrape through a
+    /// Service or port mapping carries another port in its Host header. On the gRPC endpoint they answer only HTTP/2
+    /// clients, which scrapers and probes are not.
     /// </summary>
     public static void MapMetricsEndpoints(WebApplication app, NodeOptions nodeOptions)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(nodeOptions);
-        if (nodeOptions.MetricsListen is not { } metrics) return;
-        // Port 0 (any free port) cannot be matched before binding; then the paths answer on every endpoint.
-        string[] hosts = metrics.Port == 0 ? [] : [$"*:{metrics.Port}"];
-        var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
-        var health = app.MapGet("/healthz", () => Results.Text("ok"));
-        if (hosts.Length > 0)
-        {
-            scrape.RequireHost(hosts);
-            health.RequireHost(hosts);
-        }
+        if (nodeOptions.MetricsListen is null) return;
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/healthz", () => Results.Text("ok"));
     }
 
     /// <summary>

@@ -84,7 +84,9 @@ public sealed class ReplicaMetrics
         var seen = Seen(rangeId);
         if (ready.Chosen.Count > 0) _commits.Add(ready.Chosen.Count, seen.Tag);
         var role = core.Role;
-        if (role == ReplicaRole.Candidate && seen.Role != ReplicaRole.Candidate) _elections.Add(1, seen.Tag);
+        // A sole voter wins within one step, so it may go from follower to leader between two Readies.
+        bool campaigned = role == ReplicaRole.Candidate || (role == ReplicaRole.Leader && seen.Role == ReplicaRole.Follower);
+        if (campaigned && role != seen.Role) _elections.Add(1, seen.Tag);
         seen.Role = role;
         int? leader = core.LeaderHint;
         if (leader is not null && leader != seen.Leader)
