@@ -136,6 +136,7 @@ public sealed class KvNode : IAsyncDisposable
             await committer.DisposeAsync().ConfigureAwait(false);
             mvcc.Dispose();
             store.Dispose();
+            telemetry.Dispose();
             throw new NodeOptionsException([$"Listen: a joining node tells the cluster its Listen URL, so it must be reachable, not {options.Listen}."]);
         }
         if (!ClusterGenesis.IsInitialized(store) && !joining)
