@@ -327,11 +327,12 @@ public sealed partial class KvClient : IAsyncDisposable
         Func<RpcException, string, Exception> classify, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        using var span = KvClientTracing.StartOperation(operation);
         long startedAt = Stopwatch.GetTimestamp();
         RetryableAttemptException? replay;
         try
         {
-            return await AttemptAsync(routingKeyOf, call, classify, _firstAttemptTimeout, cancellationToken).ConfigureAwait(false);
+            return await AttemptAsync(operation, routingKeyOf, call, classify, _firstAttemptTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (RetryableAttemptException e) when (_options.RetryAttemptsMax > 0)
         {
@@ -350,7 +351,7 @@ public sealed partial class KvClient : IAsyncDisposable
             return await _pipeline.ExecuteAsync(async token =>
             {
                 if (Interlocked.Exchange(ref replay, null) is { } firstFailure) throw firstFailure;
-                return await AttemptAsync(routingKeyOf, call, classify, _options.PerCallTimeout, token).ConfigureAwait(false);
+                return await AttemptAsync(operation, routingKeyOf, call, classify, _options.PerCallTimeout, token).ConfigureAwait(false);
             }, overall.Token).ConfigureAwait(false);
         }
         catch (RetryableAttemptException e)
@@ -369,10 +370,11 @@ public sealed partial class KvClient : IAsyncDisposable
 
     /// <summary>One attempt: route, call through the endpoint's breaker with a deadline <paramref name="timeout"/> from now, classify a failure.</summary>
     private async Task<T> AttemptAsync<T>(
-        Func<ReadOnlyMemory<byte>?> routingKeyOf, Func<string, CallOptions, Task<T>> call, Func<RpcException, string, Exception> classify,
+        string operation, Func<ReadOnlyMemory<byte>?> routingKeyOf, Func<string, CallOptions, Task<T>> call, Func<RpcException, string, Exception> classify,
         TimeSpan timeout, CancellationToken cancellationToken)
     {
         string endpoint = Route(routingKeyOf());
+        using var attempt = KvClientTracing.StartAttempt(operation, endpoint);
         T result;
         try
         {

@@ -39,7 +39,11 @@ public static class Program
             var options = NodeConfiguration.Load(nodeArgs);
             // Per-request lines from ASP.NET Core and gRPC would cost more than the requests (four lines each): the
             // node logs its own events at Information and the frameworks' at Warning.
-            await using var node = await KvNode.StartAsync(options, l => l.AddSimpleConsole(o => o.SingleLine = true)
+            await using var node = await KvNode.StartAsync(options, l => l.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.IncludeScopes = true; // node_id (docs/observability.md)
+            })
                 .AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning), stop.Token).ConfigureAwait(false);
             Console.WriteLine($"node {options.NodeId} serving on {options.Listen}");
             await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);

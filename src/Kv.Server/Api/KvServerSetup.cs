@@ -2,6 +2,10 @@ using System.IO.Compression;
 using Grpc.AspNetCore.Server;
 using Grpc.Net.Compression;
 using Kv.Server.Configuration;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Kv.Server.Api;
 
@@ -53,5 +57,48 @@ public static class KvServerSetup
         // byte other than 0 or 1, a declared length of 2 GiB or more). Their status then says what was wrong
         // instead of a bare "Exception was thrown by handler".
         options.EnableDetailedErrors = true;
+    }
+
+    /// <summary>
+    /// Adds the HTTP/1.1 endpoint of <see cref="NodeOptions.MetricsListen"/> (if set) to Kestrel, beside the HTTP/2
+    /// one of <see cref="NodeOptions.Listen"/>: scrapers speak HTTP/1.1 (docs/configuration.md, "One port").
+    /// </summary>
+    public static void ListenForMetrics(KestrelServerOptions kestrel, NodeOptions nodeOptions)
+    {
+        ArgumentNullException.ThrowIfNull(kestrel);
+        ArgumentNullException.ThrowIfNull(nodeOptions);
+        if (nodeOptions.MetricsListen is not { } metrics) return;
+        var address = System.Net.IPAddress.TryParse(metrics.Host, out var ip) ? ip : System.Net.IPAddress.Any;
+        kestrel.Listen(address, metrics.Port, l => l.Protocols = HttpProtocols.Http1);
+    }
+
+    /// <summary>
+    /// Serves <c>/metrics</c> (Prometheus text format) and <c>/healthz</c> (200 "ok" while the node serves) when
+    /// <see cref="NodeOptions.MetricsListen"/> is set. They are not tied to that endpoint by host: a scrape through a
+    /// Service or port mapping carries another port in its Host header. On the gRPC endpoint they answer only HTTP/2
+    /// clients, which scrapers and probes are not.
+    /// </summary>
+    public static void MapMetricsEndpoints(WebApplication app, NodeOptions nodeOptions)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(nodeOptions);
+        if (nodeOptions.MetricsListen is null) return;
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/healthz", () => Results.Text("ok"));
+    }
+
+    /// <summary>
+    /// Opens a logging scope with <c>node_id</c> around every call the node serves, so that each line its services log
+    /// says which node wrote it (several nodes may share a process or a log stream).
+    /// </summary>
+    public static void UseNodeLogScope(WebApplication app, int nodeId)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var logger = app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("Kv.Server");
+        var scope = new Dictionary<string, object> { ["node_id"] = nodeId };
+        app.Use(async (context, next) =>
+        {
+            using (logger.BeginScope(scope)) await next(context).ConfigureAwait(false);
+        });
     }
 }

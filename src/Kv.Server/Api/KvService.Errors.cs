@@ -22,6 +22,7 @@ public sealed partial class KvService
     /// </summary>
     private async Task<T> ServeAsync<T>(string method, ServerCallContext context, Func<CancellationToken, Task<T>> body)
     {
+        using var span = Telemetry.KvTracing.StartApiCall("kv.v1.Kv", method, _nodeId);
         try
         {
             return await body(context.CancellationToken).ConfigureAwait(false);
@@ -76,7 +77,12 @@ public sealed partial class KvService
     /// range's replicas, so that the client tries them.
     /// </summary>
     private Task<T> RoutedAsync<T>(ByteString key, Func<RangeRoute, Task<T>> operation, Func<RangeRoute>? locate = null) =>
-        RequestRouting.RoutedAsync(_locator, key, operation, locate);
+        RequestRouting.RoutedAsync(_locator, key, async route =>
+        {
+            // Lines logged while serving the range say which one (docs/observability.md, Logs).
+            using (_logger.BeginScope(new Dictionary<string, object> { ["range_id"] = route.RangeId }))
+                return await operation(route).ConfigureAwait(false);
+        }, locate);
 
     /// <summary>
     /// Stamps <paramref name="command"/> with a clock timestamp, proposes it to the key's range as the write

@@ -31,6 +31,7 @@ public sealed partial class KvService : Wire.Kv.KvBase
     private readonly KvRequestValidator _validate;
     private readonly ILogger _logger;
     private readonly Kv.Txn.Coordination.TxnCoordinator? _txns;
+    private readonly int _nodeId;
 
     /// <summary>Creates the service (one per call, as gRPC activates it; it holds no state of its own).</summary>
     public KvService(
@@ -50,6 +51,7 @@ public sealed partial class KvService : Wire.Kv.KvBase
         _validate = new KvRequestValidator(nodeOptions, _limits);
         _logger = logger;
         _txns = txns;
+        _nodeId = nodeOptions.NodeId;
     }
 
     /// <inheritdoc />

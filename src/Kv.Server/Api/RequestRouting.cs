@@ -12,6 +12,7 @@ internal static class RequestRouting
         for (int attempt = 0; ; attempt++)
         {
             var route = locate();
+            Telemetry.KvTracing.TagRange(route.RangeId);
             try
             {
                 return await operation(route).ConfigureAwait(false);

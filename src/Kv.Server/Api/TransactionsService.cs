@@ -24,6 +24,7 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
     private readonly KvRequestValidator _validate;
     private readonly KvApiLimits _limits = new();
     private readonly ILogger _logger;
+    private readonly int _nodeId;
 
     /// <summary>Created by gRPC per call.</summary>
     public TransactionsService(ReplicaHost host, HybridLogicalClock clock, IRangeLocator locator, TxnCoordinator coordinator, NodeOptions options,
@@ -35,6 +36,7 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
         _coordinator = coordinator;
         _validate = new KvRequestValidator(options, _limits);
         _logger = logger;
+        _nodeId = options.NodeId;
     }
 
     /// <inheritdoc />
@@ -136,6 +138,7 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
     /// </summary>
     private async Task<T> ServeAsync<T>(ServerCallContext context, bool ambiguous, Func<CancellationToken, Task<T>> body)
     {
+        using var span = Telemetry.KvTracing.StartApiCall(context.Method, _nodeId);
         try
         {
             return await body(context.CancellationToken).ConfigureAwait(false);

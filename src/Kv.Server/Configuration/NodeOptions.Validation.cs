@@ -22,6 +22,9 @@ public sealed partial record NodeOptions
                 Problem(NodeSettings.MetricsListen, $"must use another port than {NodeSettings.Listen.Key} ({Listen.Port})");
         }
 
+        if (OtlpEndpoint is not null && CheckUrl(OtlpEndpoint, mustBeDialable: true) is { } otlpProblem)
+            Problem(NodeSettings.OtlpEndpoint, $"{otlpProblem} (an OTLP/gRPC collector, like http://otel-collector:4317)");
+
         ValidatePeers(Problem);
 
         foreach (Uri url in Join)

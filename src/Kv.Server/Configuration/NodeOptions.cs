@@ -34,6 +34,9 @@ public sealed partial record NodeOptions
     /// <summary>The HTTP/1.1 endpoint for metrics and health scrapes; null disables it.</summary>
     public Uri? MetricsListen { get; init; }
 
+    /// <summary>Where to send traces over OTLP (gRPC), e.g. an OpenTelemetry collector; null (the default) sends none.</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
     /// <summary>
     /// The members of a new cluster, this node included, used only to bootstrap an empty data directory. Empty means a
     /// single-node cluster.

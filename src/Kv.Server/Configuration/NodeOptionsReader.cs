@@ -23,6 +23,7 @@ internal sealed class NodeOptionsReader(IConfiguration configuration, List<strin
         NodeId = ReadNodeId(),
         Listen = Url(NodeSettings.Listen) ?? Defaults.Listen,
         MetricsListen = Raw(NodeSettings.MetricsListen) is { Length: 0 } ? null : Url(NodeSettings.MetricsListen),
+        OtlpEndpoint = Raw(NodeSettings.OtlpEndpoint) is { Length: 0 } ? null : Url(NodeSettings.OtlpEndpoint),
         Peers = ReadPeers(),
         Join = [.. Items(NodeSettings.Join).Select(item => ParseUrl(NodeSettings.Join, item)).OfType<Uri>()],
         Advertise = Raw(NodeSettings.Advertise) is { Length: 0 } ? null : Url(NodeSettings.Advertise),

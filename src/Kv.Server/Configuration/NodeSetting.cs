@@ -22,6 +22,7 @@ internal static class NodeSettings
     public static readonly NodeSetting DataDirectory = new("DataDirectory", "--data-dir", "KV_DATA_DIR");
     public static readonly NodeSetting Listen = new("Listen", "--listen", "KV_LISTEN");
     public static readonly NodeSetting MetricsListen = new("MetricsListen", "--metrics-listen", "KV_METRICS_LISTEN");
+    public static readonly NodeSetting OtlpEndpoint = new("OtlpEndpoint", "--otlp-endpoint", "KV_OTLP_ENDPOINT");
     public static readonly NodeSetting Peers = new("Peers", "--peers", "KV_PEERS");
     public static readonly NodeSetting Join = new("Join", "--join", "KV_JOIN");
     public static readonly NodeSetting Advertise = new("Advertise", "--advertise", "KV_ADVERTISE");
@@ -42,7 +43,7 @@ internal static class NodeSettings
 
     public static IReadOnlyList<NodeSetting> All { get; } =
     [
-        NodeId, NodeOrdinal, DataDirectory, Listen, MetricsListen, Peers, Join, Advertise,
+        NodeId, NodeOrdinal, DataDirectory, Listen, MetricsListen, OtlpEndpoint, Peers, Join, Advertise,
         TickIntervalMs, ElectionTimeoutTicks, HeartbeatIntervalTicks,
         ClockDriftBound, ClockForwardJumpMsMax, ClockPersistAheadMs,
         KeyBytesMax, ValueBytesMax, RangeSplitBytes, SplitCheckIntervalMs, LogCompactionEntries,

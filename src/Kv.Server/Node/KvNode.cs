@@ -8,6 +8,7 @@ using Kv.Server.Peers;
 using Kv.Server.Admin;
 using Kv.Server.Ranges;
 using Kv.Server.Replication;
+using Kv.Server.Telemetry;
 using Kv.Storage;
 using Kv.Storage.GroupCommit;
 using Kv.Storage.Meta;
@@ -45,6 +46,7 @@ public sealed class KvNode : IAsyncDisposable
     private readonly NodeJoiner? _joiner;
     private readonly TxnCoordinator _txns;
     private readonly TxnSweeper _sweeper;
+    private NodeTelemetry? _telemetry;
 
     private KvNode(NodeOptions options, WebApplication app, NodeStore store, MvccStore mvcc, GroupCommitter committer, PeerTransport transport,
         ReplicaHost host, SplitScheduler splits, PeerChannels channels, NodeJoiner? joiner, TxnCoordinator txns, TxnSweeper sweeper)
@@ -78,6 +80,9 @@ public sealed class KvNode : IAsyncDisposable
     /// <summary>The node's storage (for tests that inspect or damage it).</summary>
     internal NodeStore Store => _store;
 
+    /// <summary>The node's web host services (for tests that check what is registered).</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>The node's MVCC data (for tests that read a replica's copy directly).</summary>
     internal MvccStore Mvcc => _mvcc;
 
@@ -97,7 +102,10 @@ public sealed class KvNode : IAsyncDisposable
         {
             var address = IPAddress.TryParse(options.Listen.Host, out var ip) ? ip : IPAddress.Any;
             k.Listen(address, options.Listen.Port, l => l.Protocols = HttpProtocols.Http2);
+            KvServerSetup.ListenForMetrics(k, options);
         });
+        var telemetry = new NodeTelemetry(options);
+        telemetry.AddTo(builder);
         builder.Services.AddGrpc(o => KvServerSetup.ConfigureGrpc(o, options));
         // gRPC health (Kubernetes probes, the image's HEALTHCHECK) answers UNKNOWN while no check is registered: this
         // one reports the node SERVING once it serves, which is what a probe of a live process needs to see.
@@ -106,7 +114,7 @@ public sealed class KvNode : IAsyncDisposable
 
         var store = NodeStore.Open(options.DataDirectory);
         var mvcc = new MvccStore(store);
-        var committer = new GroupCommitter(store);
+        var committer = new GroupCommitter(store, metrics: telemetry.Storage);
         var meta = new MetaStore(store);
         var floor = meta.TryGet(ClockBoundKey, out var bound)
             ? new StorageTimestamp(BitConverter.ToInt64(bound), BitConverter.ToInt32(bound.AsSpan(8)))
@@ -127,6 +135,7 @@ public sealed class KvNode : IAsyncDisposable
         var addresses = new NodeAddressBook(endpoints);
         var transport = new PeerTransport((ulong)options.NodeId, addresses.Find, new PeerTransportOptions(),
             loggerFactory.CreateLogger<PeerTransport>());
+        telemetry.PeersOf(transport.GetStats);
         if (!ClusterGenesis.IsInitialized(store) && !joining)
         {
             ClusterGenesis.Write(store, peers.Select(p => new Kv.Proto.V1.NodeInfo { NodeId = (ulong)p.NodeId, Endpoint = p.Url.ToString().TrimEnd('/') }).ToArray());
@@ -135,6 +144,7 @@ public sealed class KvNode : IAsyncDisposable
         var channels = new PeerChannels(addresses);
         var data = new RangeDataOps(store);
         var fetcher = new PeerRangeDataFetcher(channels, data, loggerFactory.CreateLogger<PeerRangeDataFetcher>());
+        ReplicaHost? hosted = null;
         var host = new ReplicaHost((ulong)options.NodeId, store, mvcc, committer, transport,
             replica => new Kv.Paxos.ReplicaOptions
             {
@@ -146,7 +156,8 @@ public sealed class KvNode : IAsyncDisposable
                 ClockDriftBound = options.ClockDriftBound,
             },
             loggerFactory.CreateLogger<ReplicaHost>(), directory: directory, fetcher: fetcher, compactAfterEntries: options.LogCompactionEntries,
-            addresses: addresses);
+            addresses: addresses, metrics: telemetry.ReplicasOf(() => hosted?.Replicas() ?? []));
+        hosted = host;
         foreach (long group in new PaxosStateStore(store).ListGroups()) host.AddRange((ulong)group);
         // A joining node starts with an empty meta replica; the meta range's leader fills it once it is added.
         if (joining) host.AddEmptyReplica(RangeIds.Meta);
@@ -162,6 +173,7 @@ public sealed class KvNode : IAsyncDisposable
             {
                 DefaultProtocol = options.TxnCommitProtocol == "two-phase" ? Kv.Proto.V1.CommitProtocol.TwoPhase : Kv.Proto.V1.CommitProtocol.Paxos,
                 RecoverAfter = recoverAfter,
+                Metrics = telemetry.Transactions,
                 FailPoints = failPoints ?? (options.TxnCrashAt.Length > 0 ? new ProcessKillFailPoints(Enum.Parse<TxnStep>(options.TxnCrashAt)) : null),
             },
             loggerFactory.CreateLogger<TxnCoordinator>());
@@ -184,6 +196,9 @@ public sealed class KvNode : IAsyncDisposable
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton<IRangeDataSource>(host);
         var app = builder.Build();
+        telemetry.StartExporters(app.Services);
+        KvServerSetup.UseNodeLogScope(app, options.NodeId);
+        KvServerSetup.MapMetricsEndpoints(app, options);
         app.MapGrpcService<KvService>();
         app.MapGrpcService<PeerService>();
         app.MapGrpcService<ReplicationService>();
@@ -205,7 +220,7 @@ public sealed class KvNode : IAsyncDisposable
             joiner = new NodeJoiner((ulong)options.NodeId, options.AdvertisedUrl, options.Join, addresses, loggerFactory.CreateLogger<NodeJoiner>());
             joiner.Start();
         }
-        return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels, joiner, coordinator, sweeper);
+        return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels, joiner, coordinator, sweeper) { _telemetry = telemetry };
     }
 
     /// <summary>
@@ -233,5 +248,6 @@ public sealed class KvNode : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
         _mvcc.Dispose();
         _store.Dispose();
+        _telemetry?.Dispose();
     }
 }

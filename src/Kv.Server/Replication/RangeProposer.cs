@@ -112,6 +112,7 @@ public sealed class RangeProposer
         ulong rangeId, Func<CancellationToken, Task<T>> here, Func<Grpc.Net.Client.GrpcChannel, CancellationToken, Task<T>> there,
         CancellationToken cancellationToken)
     {
+        using var span = Telemetry.KvTracing.StartForward(rangeId, _nodeId);
         ulong target = _nodeId;
         int attempt = 0;
         while (true)

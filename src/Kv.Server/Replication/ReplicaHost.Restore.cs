@@ -153,30 +153,17 @@ public sealed partial class ReplicaHost : IRangeDataSource
     private async Task FetchAsync(ulong rangeId, RangeRestore restore, IReadOnlyList<ulong> candidates)
     {
         var ct = restore.Cancel.Token;
-        for (int attempt = 1; !ct.IsCancellationRequested; attempt++)
+        try
         {
-            try
+            await RangeDataFetchRetry.Create(_logger, rangeId).ExecuteAsync(async token =>
             {
-                await _fetcher!.FetchAsync(candidates, rangeId, restore.Span, restore.Snapshot.Index, ct).ConfigureAwait(false);
-                await _events.Writer.WriteAsync(new RestoreFetchedEvent(rangeId, restore), ct).ConfigureAwait(false);
-                return;
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                _logger.LogWarning(e, "Range {Range}: fetching its data failed (attempt {Attempt}); retrying", rangeId, attempt);
-                try
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * attempt, 2000)), ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
+                await _fetcher!.FetchAsync(candidates, rangeId, restore.Span, restore.Snapshot.Index, token).ConfigureAwait(false);
+                await _events.Writer.WriteAsync(new RestoreFetchedEvent(rangeId, restore), token).ConfigureAwait(false);
+            }, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Superseded by a newer snapshot, or the node is stopping.
         }
     }
 

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Kv.Paxos;
 using Kv.Server.Peers;
 using Kv.Server.Ranges;
+using Kv.Server.Telemetry;
 using Kv.Storage;
 using Kv.Storage.GroupCommit;
 using Kv.Storage.Meta;
@@ -37,6 +39,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     private readonly Channel<HostEvent> _events;
     private readonly RangeDirectory? _directory;
     private readonly NodeAddressBook? _addresses;
+    private readonly ReplicaMetrics? _metrics;
     // Written only by the loop (and by AddRange before Start); read by status calls from any thread.
     private readonly ConcurrentDictionary<ulong, HostedRange> _ranges = new();
     private readonly Random _random;
@@ -47,8 +50,9 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     /// <summary>Creates the host; add ranges, then <see cref="Start"/>.</summary>
     public ReplicaHost(ulong nodeId, NodeStore store, MvccStore mvcc, GroupCommitter committer, IPeerSender sender,
         Func<int, ReplicaOptions> options, ILogger logger, int eventsMax = 100_000, RangeDirectory? directory = null,
-        IRangeDataFetcher? fetcher = null, long compactAfterEntries = 10_000, NodeAddressBook? addresses = null)
+        IRangeDataFetcher? fetcher = null, long compactAfterEntries = 10_000, NodeAddressBook? addresses = null, ReplicaMetrics? metrics = null)
     {
+        _metrics = metrics;
         _addresses = addresses;
         _directory = directory;
         _fetcher = fetcher;
@@ -155,9 +159,13 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     /// </summary>
     public async Task<RangeCommandResult> ProposeAsync(ulong rangeId, Command command, CancellationToken cancellationToken)
     {
+        using var span = KvTracing.StartProposal(rangeId, _nodeId);
+        long started = Stopwatch.GetTimestamp();
         var completion = new TaskCompletionSource<RangeCommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         await _events.Writer.WriteAsync(new ProposeEvent(rangeId, command, completion), cancellationToken).ConfigureAwait(false);
-        return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var result = await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _metrics?.Committed(Stopwatch.GetElapsedTime(started));
+        return result;
     }
 
     /// <summary>Reads a key linearizably: under the leader's lease, or after a read-index round.</summary>
@@ -248,6 +256,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     {
         var touched = new HashSet<HostedRange>();
         var reader = _events.Reader;
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["node_id"] = _nodeId });
         try
         {
             while (await reader.WaitToReadAsync(ct).ConfigureAwait(false))
@@ -336,6 +345,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         if (r.PendingWrites.Remove((p.Command.ClientId, p.Command.Sequence), out var older))
             older.TrySetCanceled();
         r.PendingWrites[(p.Command.ClientId, p.Command.Sequence)] = p.Completion;
+        _metrics?.Proposed(p.RangeId);
         touched.Add(r);
     }
 
@@ -410,7 +420,9 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         foreach (var r in touched)
         {
             var ready = r.Core.TakeReady();
-            if (!ready.IsEmpty) readies.Add((r, ready));
+            if (ready.IsEmpty) continue;
+            readies.Add((r, ready));
+            _metrics?.ObserveReady(r.RangeId, r.Core, ready);
         }
         if (readies.Count == 0) return;
         if (readies.Exists(x => x.Ready.MustSync))

@@ -25,18 +25,23 @@ public sealed class GroupCommitter : IAsyncDisposable
     private readonly GroupCommitOptions _options;
     private readonly Channel<PendingWrite> _queue;
     private readonly GroupCommitStatsRecorder _stats = new();
+    private readonly GroupCommitMetrics? _metrics;
     private readonly Task _loop;
     private int _disposed;
 
-    /// <summary>Starts the commit loop over <paramref name="store"/>, writing with <see cref="NodeStore.SyncWrite"/>.</summary>
-    public GroupCommitter(NodeStore store, GroupCommitOptions? options = null)
-        : this(batch => { store.Db.Write(batch, store.SyncWrite); return ValueTask.CompletedTask; }, options)
+    /// <summary>
+    /// Starts the commit loop over <paramref name="store"/>, writing with <see cref="NodeStore.SyncWrite"/>, and
+    /// recording every sync in <paramref name="metrics"/> when given.
+    /// </summary>
+    public GroupCommitter(NodeStore store, GroupCommitOptions? options = null, GroupCommitMetrics? metrics = null)
+        : this(batch => { store.Db.Write(batch, store.SyncWrite); return ValueTask.CompletedTask; }, options, metrics)
     {
     }
 
     /// <summary>Starts the commit loop over any synced write (tests substitute slow or failing ones).</summary>
-    internal GroupCommitter(Func<WriteBatch, ValueTask> writeSynced, GroupCommitOptions? options = null)
+    internal GroupCommitter(Func<WriteBatch, ValueTask> writeSynced, GroupCommitOptions? options = null, GroupCommitMetrics? metrics = null)
     {
+        _metrics = metrics;
         _options = options ?? new GroupCommitOptions();
         _options.Validate();
         _writeSynced = writeSynced;
@@ -162,8 +167,9 @@ public sealed class GroupCommitter : IAsyncDisposable
         {
             failure = e;
         }
-        long micros = (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds;
-        _stats.RecordSync(taken.Count, bytes, micros, failure is not null);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        _stats.RecordSync(taken.Count, bytes, (long)elapsed.TotalMicroseconds, failure is not null);
+        _metrics?.RecordSync(taken.Count, bytes, elapsed, failure is not null);
         // Only now, after the synced write returned, is anybody told anything.
         foreach (var write in taken)
         {

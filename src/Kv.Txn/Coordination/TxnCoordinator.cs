@@ -52,12 +52,12 @@ public sealed class TxnCoordinator : IAsyncDisposable
         var commitTs = await _clock.NowAboveAsync(plan.Floor, cancellationToken).ConfigureAwait(false);
         if (plan.Items.Count == 0) return CommitOutcome.Committed(commitTs);
         var protocol = request.Protocol == CommitProtocol.Default ? _options.DefaultProtocol : request.Protocol;
-        return protocol switch
+        return await TxnMetrics.RecordAsync(_options.Metrics, protocol, protocol switch
         {
-            CommitProtocol.Paxos => await _paxos.CommitAsync(plan, commitTs, cancellationToken).ConfigureAwait(false),
-            CommitProtocol.TwoPhase => await _twoPhase.CommitAsync(plan, commitTs, cancellationToken).ConfigureAwait(false),
+            CommitProtocol.Paxos => _paxos.CommitAsync(plan, commitTs, cancellationToken),
+            CommitProtocol.TwoPhase => _twoPhase.CommitAsync(plan, commitTs, cancellationToken),
             _ => throw new ArgumentException($"protocol: unknown value {(int)protocol}"),
-        };
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Another node's question about a two-phase transaction this node coordinates.</summary>

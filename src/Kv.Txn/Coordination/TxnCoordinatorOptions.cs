@@ -15,6 +15,9 @@ public sealed class TxnCoordinatorOptions
     /// </summary>
     public TimeSpan RecoverAfter { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Where commits are counted and timed; null records nothing.</summary>
+    public TxnMetrics? Metrics { get; init; }
+
     /// <summary>Test hook: stops the coordinator at step boundaries (and makes it send one step at a time).</summary>
     public ITxnFailPoints? FailPoints { get; init; }
 }

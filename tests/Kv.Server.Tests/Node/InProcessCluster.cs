@@ -166,7 +166,7 @@ internal sealed class InProcessCluster : IAsyncDisposable
         }
     }
 
-    private static List<int> FreePorts(int count)
+    internal static List<int> FreePorts(int count)
     {
         var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
         foreach (var l in listeners) l.Start();
