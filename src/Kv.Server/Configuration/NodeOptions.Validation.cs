@@ -53,6 +53,7 @@ public sealed partial record NodeOptions
         if (TxnRecoverAfterMs < 10) Problem(NodeSettings.TxnRecoverAfterMs, $"must be at least 10, got {TxnRecoverAfterMs}");
         if (TxnCrashAt.Length > 0 && !Enum.TryParse<Kv.Txn.Coordination.TxnStep>(TxnCrashAt, out _))
             Problem(NodeSettings.TxnCrashAt, $"must be empty or one of {string.Join(", ", Enum.GetNames<Kv.Txn.Coordination.TxnStep>())}, got '{TxnCrashAt}'");
+        if (SnapshotOrphanTimeoutMs < 1_000) Problem(NodeSettings.SnapshotOrphanTimeoutMs, $"must be at least 1000, got {SnapshotOrphanTimeoutMs}");
 
         return problems;
     }

@@ -100,6 +100,12 @@ public sealed partial record NodeOptions
     /// </summary>
     public string TxnCrashAt { get; init; } = "";
 
+    /// <summary>
+    /// How long a snapshot's hidden pieces and checkpoints may wait for their manifest before the node's sweeper
+    /// aborts the snapshot and removes them (docs/snapshots.md).
+    /// </summary>
+    public int SnapshotOrphanTimeoutMs { get; init; } = 60_000;
+
     /// <summary>The hybrid logical clock's limits, in its units.</summary>
     public HybridLogicalClockOptions ToClockOptions() => new()
     {

@@ -39,6 +39,7 @@ internal sealed class NodeOptionsReader(IConfiguration configuration, List<strin
         TxnCommitProtocol = Raw(NodeSettings.TxnCommitProtocol)?.Trim().ToLowerInvariant() ?? Defaults.TxnCommitProtocol,
         TxnRecoverAfterMs = Int(NodeSettings.TxnRecoverAfterMs) ?? Defaults.TxnRecoverAfterMs,
         TxnCrashAt = Raw(NodeSettings.TxnCrashAt)?.Trim() ?? Defaults.TxnCrashAt,
+        SnapshotOrphanTimeoutMs = Int(NodeSettings.SnapshotOrphanTimeoutMs) ?? Defaults.SnapshotOrphanTimeoutMs,
     };
 
     /// <summary>

@@ -8,6 +8,7 @@ using Kv.Server.Peers;
 using Kv.Server.Admin;
 using Kv.Server.Ranges;
 using Kv.Server.Replication;
+using Kv.Server.Snapshots;
 using Kv.Storage;
 using Kv.Storage.GroupCommit;
 using Kv.Storage.Meta;
@@ -44,10 +45,14 @@ public sealed class KvNode : IAsyncDisposable
     private readonly NodeJoiner? _joiner;
     private readonly TxnCoordinator _txns;
     private readonly TxnSweeper _sweeper;
+    private readonly SnapshotSweeper _snapshotSweeper;
 
     private KvNode(NodeOptions options, WebApplication app, NodeStore store, MvccStore mvcc, GroupCommitter committer, PeerTransport transport,
-        ReplicaHost host, SplitScheduler splits, PeerChannels channels, NodeJoiner? joiner, TxnCoordinator txns, TxnSweeper sweeper)
+        ReplicaHost host, SplitScheduler splits, PeerChannels channels, NodeJoiner? joiner, TxnCoordinator txns, TxnSweeper sweeper,
+        SnapshotCoordinator snapshots, SnapshotSweeper snapshotSweeper)
     {
+        Snapshots = snapshots;
+        _snapshotSweeper = snapshotSweeper;
         _txns = txns;
         _sweeper = sweeper;
         _joiner = joiner;
@@ -73,6 +78,12 @@ public sealed class KvNode : IAsyncDisposable
 
     /// <summary>The node's sweeper of orphaned transactions (for tests).</summary>
     internal TxnSweeper Sweeper => _sweeper;
+
+    /// <summary>The node's snapshot coordinator (for tests: fail points, broken variants).</summary>
+    internal SnapshotCoordinator Snapshots { get; }
+
+    /// <summary>The node's sweeper of orphaned and deleted snapshots (for tests).</summary>
+    internal SnapshotSweeper SnapshotSweeper => _snapshotSweeper;
 
     /// <summary>The node's storage (for tests that inspect or damage it).</summary>
     internal NodeStore Store => _store;
@@ -168,6 +179,12 @@ public sealed class KvNode : IAsyncDisposable
             },
             loggerFactory.CreateLogger<TxnCoordinator>());
         var sweeper = new TxnSweeper(host, coordinator, clock, recoverAfter, loggerFactory.CreateLogger<TxnSweeper>());
+        var localSnapshots = new LocalSnapshots(store, options.DataDirectory);
+        var checkpointer = new SnapshotCheckpointer(host, store, localSnapshots);
+        var snapshots = new SnapshotCoordinator((ulong)options.NodeId, proposer, directory, host, clock, coordinator, channels, checkpointer,
+            loggerFactory.CreateLogger<SnapshotCoordinator>());
+        var snapshotSweeper = new SnapshotSweeper(localSnapshots, store, proposer, TimeSpan.FromMilliseconds(options.SnapshotOrphanTimeoutMs),
+            loggerFactory.CreateLogger<SnapshotSweeper>());
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(coordinator);
@@ -184,6 +201,9 @@ public sealed class KvNode : IAsyncDisposable
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton<IRangeDataSource>(host);
+        builder.Services.AddSingleton(snapshots);
+        builder.Services.AddSingleton(checkpointer);
+        builder.Services.AddSingleton(new SnapshotReader(localSnapshots));
         var app = builder.Build();
         app.MapGrpcService<KvService>();
         app.MapGrpcService<PeerService>();
@@ -192,6 +212,7 @@ public sealed class KvNode : IAsyncDisposable
         app.MapGrpcService<RangeDataService>();
         app.MapGrpcService<TransactionsService>();
         app.MapGrpcService<TwoPhaseCoordinatorService>();
+        app.MapGrpcService<SnapshotsService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
 
@@ -200,13 +221,14 @@ public sealed class KvNode : IAsyncDisposable
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         splits.Start();
         sweeper.Start();
+        snapshotSweeper.Start();
         NodeJoiner? joiner = null;
         if (joining)
         {
             joiner = new NodeJoiner((ulong)options.NodeId, options.Listen, options.Join, addresses, loggerFactory.CreateLogger<NodeJoiner>());
             joiner.Start();
         }
-        return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels, joiner, coordinator, sweeper);
+        return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels, joiner, coordinator, sweeper, snapshots, snapshotSweeper);
     }
 
     /// <summary>
@@ -224,6 +246,7 @@ public sealed class KvNode : IAsyncDisposable
         if (_joiner is not null) await _joiner.DisposeAsync().ConfigureAwait(false);
         await _splits.DisposeAsync().ConfigureAwait(false);
         await _sweeper.DisposeAsync().ConfigureAwait(false);
+        await _snapshotSweeper.DisposeAsync().ConfigureAwait(false);
         await _txns.DisposeAsync().ConfigureAwait(false);
         if (handOff) await _host.HandOffLeadershipAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);
