@@ -85,6 +85,7 @@ internal sealed class SnapshotCoordinator(
     public async Task<IReadOnlyList<SnapshotManifest>> ListAsync(bool forwarded, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
+        string problem;
         while (true)
         {
             try
@@ -93,18 +94,25 @@ internal sealed class SnapshotCoordinator(
             }
             catch (NotLeaderException e) when (!forwarded && e.LeaderHint is { } leader && (ulong)leader != nodeId && channels.For((ulong)leader) is { } channel)
             {
-                var response = await new Proto.V1.Snapshots.SnapshotsClient(channel).ListAsync(new ListSnapshotsRequest { Forwarded = true },
-                    deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken).ResponseAsync.ConfigureAwait(false);
-                return response.Snapshots;
-            }
-            catch (NotLeaderException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    var response = await new Proto.V1.Snapshots.SnapshotsClient(channel).ListAsync(new ListSnapshotsRequest { Forwarded = true },
+                        deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: cancellationToken).ResponseAsync.ConfigureAwait(false);
+                    return response.Snapshots;
+                }
+                catch (RpcException forwardFailed) when (forwardFailed.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+                {
+                    // The hinted leader is gone or has just lost the lead: ask again once a new one is elected.
+                    problem = $"node {leader}, which led the meta range, did not answer ({forwardFailed.Status.Detail})";
+                }
             }
             catch (NotLeaderException e)
             {
-                throw new RpcException(new Status(StatusCode.Unavailable, $"the meta range has no reachable leader ({e.Message}); retry shortly"));
+                problem = e.Message;
             }
+            if (DateTime.UtcNow >= deadline)
+                throw new RpcException(new Status(StatusCode.Unavailable, $"the meta range has no reachable leader ({problem}); retry shortly"));
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
     }
 
