@@ -40,6 +40,7 @@ internal sealed class NodeOptionsReader(IConfiguration configuration, List<strin
         TxnRecoverAfterMs = Int(NodeSettings.TxnRecoverAfterMs) ?? Defaults.TxnRecoverAfterMs,
         TxnCrashAt = Raw(NodeSettings.TxnCrashAt)?.Trim() ?? Defaults.TxnCrashAt,
         SnapshotOrphanTimeoutMs = Int(NodeSettings.SnapshotOrphanTimeoutMs) ?? Defaults.SnapshotOrphanTimeoutMs,
+        RestoreFrom = Raw(NodeSettings.RestoreFrom)?.Trim() ?? Defaults.RestoreFrom,
     };
 
     /// <summary>

@@ -116,6 +116,33 @@ public sealed class KvNode : IAsyncDisposable
         var mvcc = new MvccStore(store);
         var committer = new GroupCommitter(store);
         var meta = new MetaStore(store);
+        var loggerFactory = LoggerFactory.Create(l => logging?.Invoke(l));
+        var peers = options.Peers.Count > 0 ? options.Peers : [new PeerEndpoint(options.NodeId, options.Listen)];
+        if (options.RestoreFrom.Length > 0)
+        {
+            try
+            {
+                var nodes = peers.Select(p => new Kv.Proto.V1.NodeInfo { NodeId = (ulong)p.NodeId, Endpoint = p.Url.ToString().TrimEnd('/') }).ToArray();
+                if (await SnapshotRestore.RunAsync(store, nodes, options.RestoreFrom, loggerFactory.CreateLogger("Kv.Server.Snapshots.Restore"), cancellationToken)
+                    .ConfigureAwait(false) is { } restoredAt)
+                {
+                    // The clock issues above its floor: every write after the restore lands above the restored versions.
+                    var floorBytes = new byte[12];
+                    BitConverter.TryWriteBytes(floorBytes, restoredAt.WallNanos);
+                    BitConverter.TryWriteBytes(floorBytes.AsSpan(8), restoredAt.Logical + 1);
+                    using var floorBatch = new RocksDbSharp.WriteBatch();
+                    meta.Put(floorBatch, ClockBoundKey, floorBytes);
+                    store.Db.Write(floorBatch, store.SyncWrite);
+                }
+            }
+            catch
+            {
+                await committer.DisposeAsync().ConfigureAwait(false);
+                mvcc.Dispose();
+                store.Dispose();
+                throw;
+            }
+        }
         var floor = meta.TryGet(ClockBoundKey, out var bound)
             ? new StorageTimestamp(BitConverter.ToInt64(bound), BitConverter.ToInt32(bound.AsSpan(8)))
             : StorageTimestamp.Zero;
@@ -126,8 +153,6 @@ public sealed class KvNode : IAsyncDisposable
             BitConverter.TryWriteBytes(bytes.AsSpan(8), upper.Logical);
             await committer.CommitAsync(batch => meta.Put(batch, ClockBoundKey, bytes)).ConfigureAwait(false);
         });
-        var loggerFactory = LoggerFactory.Create(l => logging?.Invoke(l));
-        var peers = options.Peers.Count > 0 ? options.Peers : [new PeerEndpoint(options.NodeId, options.Listen)];
         var endpoints = peers.ToDictionary(p => (ulong)p.NodeId, p => p.Url);
         var addresses = new NodeAddressBook(endpoints);
         var transport = new PeerTransport((ulong)options.NodeId, addresses.Find, new PeerTransportOptions(),

@@ -33,6 +33,11 @@ internal sealed class SnapshotCoordinator(
     /// <summary>Test hook: stop creation at a step.</summary>
     internal ISnapshotFailPoints? FailPoints { get; set; }
 
+    private long _piecesRefusedForLocks;
+
+    /// <summary>Pieces a range refused because a transaction was staged at or below the timestamp (retried after it finished).</summary>
+    internal long PiecesRefusedForLocks => Interlocked.Read(ref _piecesRefusedForLocks);
+
     /// <summary>Test hook: propose a broken piece.</summary>
     internal SnapshotPieceVariant PieceVariant { get; set; }
 
@@ -159,6 +164,7 @@ internal sealed class SnapshotCoordinator(
             if (result.LockedBy is null)
                 throw new RpcException(new Status(StatusCode.Internal, $"range {rangeId} refused the snapshot piece: {result.Error}"));
             // A transaction staged at or below the timestamp may still commit there: let it finish, or finish it.
+            Interlocked.Increment(ref _piecesRefusedForLocks);
             await txns.WaitOrRecoverAsync(result.LockedBy, attempt, ct).ConfigureAwait(false);
         }
     }
