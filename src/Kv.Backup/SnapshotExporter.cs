@@ -14,6 +14,10 @@ public static class SnapshotExporter
 {
     private static readonly TimeSpan RangeTimeout = TimeSpan.FromMinutes(30);
 
+    // A chunk holds at least one entry, and a value may be as large as the cluster's ValueBytesMax (4 MiB by default,
+    // configurable): leave room for much larger ones than gRPC's 4 MiB default.
+    private static readonly GrpcChannelOptions ChannelOptions = new() { MaxReceiveMessageSize = 256 << 20 };
+
     /// <summary>Exports snapshot <paramref name="name"/> through the cluster node at <paramref name="node"/> into <paramref name="directory"/>.</summary>
     /// <param name="node">Any node of the cluster (it names the others).</param>
     /// <param name="name">The snapshot's name.</param>
@@ -87,7 +91,7 @@ public static class SnapshotExporter
                 failures.Add($"node {holder} is not in the node registry");
                 continue;
             }
-            if (!channels.TryGetValue(holder, out var channel)) channels[holder] = channel = GrpcChannel.ForAddress(endpoint);
+            if (!channels.TryGetValue(holder, out var channel)) channels[holder] = channel = GrpcChannel.ForAddress(endpoint, ChannelOptions);
             if (File.Exists(path)) File.Delete(path);
             try
             {

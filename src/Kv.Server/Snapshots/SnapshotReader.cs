@@ -15,6 +15,10 @@ namespace Kv.Server.Snapshots;
 /// </summary>
 internal sealed class SnapshotReader(LocalSnapshots local)
 {
+    // A chunk is cut after this many key and value bytes (at least one entry each), well below gRPC's 4 MiB default
+    // receive limit for small entries; one larger entry travels alone.
+    private const int ChunkBytesMax = 1 << 20;
+
     private readonly Dictionary<string, OpenCheckpoint> _open = new(StringComparer.Ordinal);
 
     public async IAsyncEnumerable<SnapshotDataChunk> ReadAsync(SnapshotManifest manifest, ulong rangeId, int entriesMax,
@@ -36,6 +40,7 @@ internal sealed class SnapshotReader(LocalSnapshots local)
                 cancellationToken.ThrowIfCancellationRequested();
                 var page = await Task.Run(() => checkpoint.Mvcc.Scan(span, at, entriesMax, reverse: false, resume), cancellationToken).ConfigureAwait(false);
                 var chunk = new SnapshotDataChunk();
+                int chunkBytes = 0;
                 foreach (var entry in page.Entries)
                 {
                     // A staged version at or below the timestamp cannot be there after a correct piece; the committed
@@ -48,6 +53,11 @@ internal sealed class SnapshotReader(LocalSnapshots local)
                         Value = Google.Protobuf.ByteString.CopyFrom(entry.Result.Value),
                         Version = Kv.Txn.TxnWire.ToWire(entry.Result.VersionTimestamp),
                     });
+                    chunkBytes += entry.Key.Length + entry.Result.Value.Length;
+                    if (chunkBytes < ChunkBytesMax) continue;
+                    yield return chunk;
+                    chunk = new SnapshotDataChunk();
+                    chunkBytes = 0;
                 }
                 if (chunk.Entries.Count > 0) yield return chunk;
                 resume = page.ResumeKey;

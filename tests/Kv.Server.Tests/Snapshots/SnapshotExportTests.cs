@@ -12,6 +12,8 @@ public sealed class SnapshotExportTests
         await using var cluster = await TransactionTests.SplitClusterAsync();
         foreach (var key in new[] { "a", "h", "p", "x" }) await cluster.PutAsync(key, "before-" + key);
         await cluster.PutAsync("gone", "soon");
+        // Two 3 MiB values side by side: the export must cut its chunks below gRPC's 4 MiB message limit.
+        foreach (var key in new[] { "big-1", "big-2" }) await cluster.PutAsync(key, new string(key[^1], 3 << 20));
         await cluster.AnyNodeAsync(c => c.DeleteAsync(new Proto.V1.DeleteRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("gone") }).ResponseAsync);
         var snapshot = await SnapshotLifecycleTests.CreateAsync(cluster, 1, "export-me");
         // Written after the snapshot: not in it.
@@ -28,7 +30,8 @@ public sealed class SnapshotExportTests
             Assert.Contains(reports, r => r.FilesDone == 4 && r.Stage == "export");
             var exported = manifest.Ranges.SelectMany(r => BackupDataFile.Read(Path.Combine(dir, r.File)))
                 .ToDictionary(e => e.Key.ToStringUtf8(), e => e.Value.ToStringUtf8());
-            Assert.Equal(new[] { "\u0001probe", "a", "h", "p", "x" }, exported.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(new[] { "\u0001probe", "a", "big-1", "big-2", "h", "p", "x" }, exported.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(new string('2', 3 << 20), exported["big-2"]);
             Assert.Equal("before-h", exported["h"]);
 
             var verified = new List<BackupProgress>();
