@@ -109,7 +109,7 @@ stop_nodes
 for i in 1 2 3; do
   start_node "$i" "$work/dst-$i" "$work/dst-$i.log" --restore-from "$work/backup"
   for _ in $(seq 1800); do
-    grep -q "Restored snapshot" "$work/dst-$i.log" && break
+    grep -q "Restored snapshot" "$work/dst-$i.log" 2>/dev/null && break
     kill -0 "${pids[-1]}" 2>/dev/null || { log "node $i exited during the restore"; exit 1; }
     sleep 0.2
   done

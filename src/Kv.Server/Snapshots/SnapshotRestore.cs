@@ -80,6 +80,9 @@ internal static class SnapshotRestore
         CancellationToken cancellationToken)
     {
         using var mvcc = new MvccStore(store);
+        // No write-ahead log: the caller flushes every memtable to SST files before it writes the genesis, and a
+        // crash before that leaves the node uninitialised, so it restores again.
+        var unlogged = new WriteOptions().DisableWal(1);
         var batch = new WriteBatch();
         long batchBytes = 0, total = 0;
         var lastLogged = DateTime.UtcNow;
@@ -97,7 +100,7 @@ internal static class SnapshotRestore
                     batchBytes += entry.Key.Length + entry.Value.Length + 32;
                     if (batchBytes < BatchBytesMax) continue;
                     cancellationToken.ThrowIfCancellationRequested();
-                    store.Db.Write(batch);
+                    store.Db.Write(batch, unlogged);
                     batch.Dispose();
                     batch = new WriteBatch();
                     total += batchBytes;
@@ -109,7 +112,7 @@ internal static class SnapshotRestore
                     }
                 }
             }
-            store.Db.Write(batch);
+            store.Db.Write(batch, unlogged);
             return total + batchBytes;
         }
         finally
