@@ -163,8 +163,3 @@ async Task CheckAsync(long bytes)
     }
     Console.WriteLine($"check_keys={checkedKeys}");
 }
-
-sealed class InlineProgress(Action<BackupProgress> report) : IProgress<BackupProgress>
-{
-    public void Report(BackupProgress value) => report(value);
-}

@@ -8,3 +8,13 @@ namespace Kv.Backup;
 /// <param name="FilesDone">Files finished.</param>
 /// <param name="FilesTotal">Files in all.</param>
 public readonly record struct BackupProgress(string Stage, string File, long BytesDone, long BytesTotal, int FilesDone, int FilesTotal);
+
+/// <summary>
+/// Reports on the caller's thread, in order (<see cref="Progress{T}"/> posts to the thread pool, so its reports may
+/// arrive late or out of order): for logs, tests and progress bars drawn by the caller.
+/// </summary>
+public sealed class InlineProgress(Action<BackupProgress> report) : IProgress<BackupProgress>
+{
+    /// <inheritdoc />
+    public void Report(BackupProgress value) => report(value);
+}

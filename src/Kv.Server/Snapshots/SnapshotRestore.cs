@@ -5,7 +5,6 @@ using Kv.Storage;
 using Kv.Storage.Meta;
 using Kv.Storage.Mvcc;
 using Microsoft.Extensions.Logging;
-using RocksDbSharp;
 
 namespace Kv.Server.Snapshots;
 
@@ -20,7 +19,7 @@ internal static class SnapshotRestore
     /// <summary>Meta key naming the snapshot a node was restored from (so a restart with the same flag is a no-op).</summary>
     public const string RestoredFromKey = "restore/snapshot-id";
 
-    private const long BatchBytesMax = 32L << 20;
+    private const long SstFileBytesMax = 256L << 20;
 
     /// <summary>
     /// Restores when the store is empty; on a store restored from the same backup before, does nothing; on any
@@ -79,13 +78,14 @@ internal static class SnapshotRestore
     private static long Ingest(NodeStore store, string directory, BackupManifest manifest, Kv.Storage.Encoding.Timestamp at, ILogger logger,
         CancellationToken cancellationToken)
     {
-        using var mvcc = new MvccStore(store);
-        // No write-ahead log: the caller flushes every memtable to SST files before it writes the genesis, and a
-        // crash before that leaves the node uninitialised, so it restores again.
-        var unlogged = new WriteOptions().DisableWal(1);
-        var batch = new WriteBatch();
-        long batchBytes = 0, total = 0;
+        // SST files built here and moved into the database by one ingestion: no write-ahead log, no memtables.
+        string staging = Path.Combine(store.Path, "restore-staging");
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        Directory.CreateDirectory(staging);
+        var files = new List<string>();
+        long total = 0, fileBytes = 0;
         var lastLogged = DateTime.UtcNow;
+        MvccSstWriter? writer = null;
         try
         {
             foreach (var range in manifest.Ranges)
@@ -96,15 +96,22 @@ internal static class SnapshotRestore
                     var version = Kv.Txn.TxnWire.ToStorage(entry.Version);
                     if (!span.Contains(entry.Key.Span) || version > at || version <= Kv.Storage.Encoding.Timestamp.Zero)
                         throw new BackupCorruptException(range.File, $"{range.File} holds a key outside range {range.RangeId} or a version above the snapshot");
-                    mvcc.Put(batch, entry.Key.Span, entry.Value.Span, version);
-                    batchBytes += entry.Key.Length + entry.Value.Length + 32;
-                    if (batchBytes < BatchBytesMax) continue;
+                    writer ??= new MvccSstWriter(Path.Combine(staging, $"{files.Count:D6}.sst"));
+                    try
+                    {
+                        writer.Add(entry.Key.Span, entry.Value.Span, version);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw new BackupCorruptException(range.File, $"{range.File}: {e.Message}");
+                    }
+                    fileBytes += entry.Key.Length + entry.Value.Length;
+                    if (fileBytes < SstFileBytesMax) continue;
                     cancellationToken.ThrowIfCancellationRequested();
-                    store.Db.Write(batch, unlogged);
-                    batch.Dispose();
-                    batch = new WriteBatch();
-                    total += batchBytes;
-                    batchBytes = 0;
+                    files.Add(Finish(writer));
+                    writer = null;
+                    total += fileBytes;
+                    fileBytes = 0;
                     if (DateTime.UtcNow - lastLogged > TimeSpan.FromSeconds(2))
                     {
                         lastLogged = DateTime.UtcNow;
@@ -112,17 +119,22 @@ internal static class SnapshotRestore
                     }
                 }
             }
-            store.Db.Write(batch, unlogged);
-            return total + batchBytes;
+            if (writer is not null) files.Add(Finish(writer));
+            writer = null;
+            MvccSstWriter.Ingest(store, files);
+            return total + fileBytes;
         }
         finally
         {
-            batch.Dispose();
+            writer?.Dispose();
+            Directory.Delete(staging, recursive: true);
         }
     }
 
-    private sealed class InlineProgress(Action<BackupProgress> report) : IProgress<BackupProgress>
+    private static string Finish(MvccSstWriter writer)
     {
-        public void Report(BackupProgress value) => report(value);
+        writer.Finish();
+        writer.Dispose();
+        return writer.Path;
     }
 }

@@ -24,7 +24,7 @@ public sealed class SnapshotExportTests
         try
         {
             var reports = new List<BackupProgress>();
-            var manifest = await SnapshotExporter.ExportAsync(cluster.Endpoint(2), "export-me", dir, new SyncProgress(reports.Add));
+            var manifest = await SnapshotExporter.ExportAsync(cluster.Endpoint(2), "export-me", dir, new InlineProgress(reports.Add));
             Assert.Equal(snapshot.Id, manifest.SnapshotId);
             Assert.Equal(4, manifest.Ranges.Count);
             Assert.Contains(reports, r => r.FilesDone == 4 && r.Stage == "export");
@@ -35,7 +35,7 @@ public sealed class SnapshotExportTests
             Assert.Equal("before-h", exported["h"]);
 
             var verified = new List<BackupProgress>();
-            Assert.Equal(snapshot.Id, (await BackupVerifier.VerifyAsync(dir, new SyncProgress(verified.Add))).SnapshotId);
+            Assert.Equal(snapshot.Id, (await BackupVerifier.VerifyAsync(dir, new InlineProgress(verified.Add))).SnapshotId);
             Assert.Equal(manifest.TotalBytes, verified[^1].BytesDone);
 
             // One flipped byte in one file: verification fails and names that file.
@@ -80,11 +80,5 @@ public sealed class SnapshotExportTests
         {
             Directory.Delete(root, recursive: true);
         }
-    }
-
-    /// <summary>Reports synchronously (Progress&lt;T&gt; posts to the thread pool, so its reports may arrive late).</summary>
-    internal sealed class SyncProgress(Action<BackupProgress> report) : IProgress<BackupProgress>
-    {
-        public void Report(BackupProgress value) => report(value);
     }
 }
