@@ -55,6 +55,11 @@ public sealed partial record NodeOptions
         if (TxnRecoverAfterMs < 10) Problem(NodeSettings.TxnRecoverAfterMs, $"must be at least 10, got {TxnRecoverAfterMs}");
         if (TxnCrashAt.Length > 0 && !Enum.TryParse<Kv.Txn.Coordination.TxnStep>(TxnCrashAt, out _))
             Problem(NodeSettings.TxnCrashAt, $"must be empty or one of {string.Join(", ", Enum.GetNames<Kv.Txn.Coordination.TxnStep>())}, got '{TxnCrashAt}'");
+        if (RestoreFrom.Length > 0 && Join.Count > 0)
+            Problem(NodeSettings.RestoreFrom, $"a restore starts a new cluster; it cannot be combined with {NodeSettings.Join.Key}");
+        else if (RestoreFrom.Length > 0 && !File.Exists(Path.Combine(RestoreFrom, Kv.Backup.BackupManifest.FileName)))
+            Problem(NodeSettings.RestoreFrom, $"'{RestoreFrom}' holds no {Kv.Backup.BackupManifest.FileName}: give the directory of a finished snapshot export");
+        if (SnapshotOrphanTimeoutMs < 1_000) Problem(NodeSettings.SnapshotOrphanTimeoutMs, $"must be at least 1000, got {SnapshotOrphanTimeoutMs}");
 
         return problems;
     }

@@ -122,6 +122,18 @@ public sealed partial record NodeOptions
     /// </summary>
     public string TxnCrashAt { get; init; } = "";
 
+    /// <summary>
+    /// How long a snapshot's hidden pieces and checkpoints may wait for their manifest before the node's sweeper
+    /// aborts the snapshot and removes them (docs/snapshots.md).
+    /// </summary>
+    public int SnapshotOrphanTimeoutMs { get; init; } = 60_000;
+
+    /// <summary>
+    /// A backup directory (<c>kvctl snapshot export</c>) to start a new cluster from instead of the empty genesis:
+    /// read only when the data directory is empty (or was restored from the same backup). Empty: none.
+    /// </summary>
+    public string RestoreFrom { get; init; } = "";
+
     /// <summary>The hybrid logical clock's limits, in its units.</summary>
     public HybridLogicalClockOptions ToClockOptions() => new()
     {

@@ -41,6 +41,8 @@ internal sealed class NodeOptionsReader(IConfiguration configuration, List<strin
         TxnCommitProtocol = Raw(NodeSettings.TxnCommitProtocol)?.Trim().ToLowerInvariant() ?? Defaults.TxnCommitProtocol,
         TxnRecoverAfterMs = Int(NodeSettings.TxnRecoverAfterMs) ?? Defaults.TxnRecoverAfterMs,
         TxnCrashAt = Raw(NodeSettings.TxnCrashAt)?.Trim() ?? Defaults.TxnCrashAt,
+        SnapshotOrphanTimeoutMs = Int(NodeSettings.SnapshotOrphanTimeoutMs) ?? Defaults.SnapshotOrphanTimeoutMs,
+        RestoreFrom = Raw(NodeSettings.RestoreFrom)?.Trim() ?? Defaults.RestoreFrom,
     };
 
     /// <summary>

@@ -40,6 +40,8 @@ internal static class NodeSettings
     public static readonly NodeSetting TxnCommitProtocol = new("TxnCommitProtocol", "--txn-commit-protocol", "KV_TXN_COMMIT_PROTOCOL");
     public static readonly NodeSetting TxnRecoverAfterMs = new("TxnRecoverAfterMs", "--txn-recover-after-ms", "KV_TXN_RECOVER_AFTER_MS");
     public static readonly NodeSetting TxnCrashAt = new("TxnCrashAt", "--txn-crash-at", "KV_TXN_CRASH_AT");
+    public static readonly NodeSetting RestoreFrom = new("RestoreFrom", "--restore-from", "KV_RESTORE_FROM");
+    public static readonly NodeSetting SnapshotOrphanTimeoutMs = new("SnapshotOrphanTimeoutMs", "--snapshot-orphan-timeout-ms", "KV_SNAPSHOT_ORPHAN_TIMEOUT_MS");
 
     public static IReadOnlyList<NodeSetting> All { get; } =
     [
@@ -47,6 +49,6 @@ internal static class NodeSettings
         TickIntervalMs, ElectionTimeoutTicks, HeartbeatIntervalTicks,
         ClockDriftBound, ClockForwardJumpMsMax, ClockPersistAheadMs,
         KeyBytesMax, ValueBytesMax, RangeSplitBytes, SplitCheckIntervalMs, LogCompactionEntries,
-        TxnCommitProtocol, TxnRecoverAfterMs, TxnCrashAt,
+        TxnCommitProtocol, TxnRecoverAfterMs, TxnCrashAt, SnapshotOrphanTimeoutMs, RestoreFrom,
     ];
 }

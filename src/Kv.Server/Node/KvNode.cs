@@ -9,6 +9,7 @@ using Kv.Server.Admin;
 using Kv.Server.Ranges;
 using Kv.Server.Replication;
 using Kv.Server.Telemetry;
+using Kv.Server.Snapshots;
 using Kv.Storage;
 using Kv.Storage.GroupCommit;
 using Kv.Storage.Meta;
@@ -47,10 +48,14 @@ public sealed class KvNode : IAsyncDisposable
     private readonly TxnCoordinator _txns;
     private readonly TxnSweeper _sweeper;
     private NodeTelemetry? _telemetry;
+    private readonly SnapshotSweeper _snapshotSweeper;
 
     private KvNode(NodeOptions options, WebApplication app, NodeStore store, MvccStore mvcc, GroupCommitter committer, PeerTransport transport,
-        ReplicaHost host, SplitScheduler splits, PeerChannels channels, NodeJoiner? joiner, TxnCoordinator txns, TxnSweeper sweeper)
+        ReplicaHost host, SplitScheduler splits, PeerChannels channels, NodeJoiner? joiner, TxnCoordinator txns, TxnSweeper sweeper,
+        SnapshotCoordinator snapshots, SnapshotSweeper snapshotSweeper)
     {
+        Snapshots = snapshots;
+        _snapshotSweeper = snapshotSweeper;
         _txns = txns;
         _sweeper = sweeper;
         _joiner = joiner;
@@ -76,6 +81,12 @@ public sealed class KvNode : IAsyncDisposable
 
     /// <summary>The node's sweeper of orphaned transactions (for tests).</summary>
     internal TxnSweeper Sweeper => _sweeper;
+
+    /// <summary>The node's snapshot coordinator (for tests: fail points, broken variants).</summary>
+    internal SnapshotCoordinator Snapshots { get; }
+
+    /// <summary>The node's sweeper of orphaned and deleted snapshots (for tests).</summary>
+    internal SnapshotSweeper SnapshotSweeper => _snapshotSweeper;
 
     /// <summary>The node's storage (for tests that inspect or damage it).</summary>
     internal NodeStore Store => _store;
@@ -116,6 +127,35 @@ public sealed class KvNode : IAsyncDisposable
         var mvcc = new MvccStore(store);
         var committer = new GroupCommitter(store, metrics: telemetry.Storage);
         var meta = new MetaStore(store);
+        var loggerFactory = LoggerFactory.Create(l => logging?.Invoke(l));
+        // A node that joins (or joined) learns the other members from the meta range; the initial members start from Peers.
+        var peers = options.Peers.Count > 0 && !options.JoinsExistingCluster ? options.Peers : [new PeerEndpoint(options.NodeId, options.AdvertisedUrl)];
+        if (options.RestoreFrom.Length > 0)
+        {
+            try
+            {
+                var nodes = peers.Select(p => new Kv.Proto.V1.NodeInfo { NodeId = (ulong)p.NodeId, Endpoint = p.Url.ToString().TrimEnd('/') }).ToArray();
+                if (await SnapshotRestore.RunAsync(store, nodes, options.RestoreFrom, loggerFactory.CreateLogger("Kv.Server.Snapshots.Restore"), cancellationToken)
+                    .ConfigureAwait(false) is { } restoredAt)
+                {
+                    // The clock issues above its floor: every write after the restore lands above the restored versions.
+                    var floorBytes = new byte[12];
+                    BitConverter.TryWriteBytes(floorBytes, restoredAt.WallNanos);
+                    BitConverter.TryWriteBytes(floorBytes.AsSpan(8), restoredAt.Logical + 1);
+                    using var floorBatch = new RocksDbSharp.WriteBatch();
+                    meta.Put(floorBatch, ClockBoundKey, floorBytes);
+                    store.Db.Write(floorBatch, store.SyncWrite);
+                }
+            }
+            catch
+            {
+                await committer.DisposeAsync().ConfigureAwait(false);
+                mvcc.Dispose();
+                store.Dispose();
+                telemetry.Dispose();
+                throw;
+            }
+        }
         var floor = meta.TryGet(ClockBoundKey, out var bound)
             ? new StorageTimestamp(BitConverter.ToInt64(bound), BitConverter.ToInt32(bound.AsSpan(8)))
             : StorageTimestamp.Zero;
@@ -126,11 +166,8 @@ public sealed class KvNode : IAsyncDisposable
             BitConverter.TryWriteBytes(bytes.AsSpan(8), upper.Logical);
             await committer.CommitAsync(batch => meta.Put(batch, ClockBoundKey, bytes)).ConfigureAwait(false);
         });
-        var loggerFactory = LoggerFactory.Create(l => logging?.Invoke(l));
         // EnsureValid above checked that a joining node's advertised URL is reachable (not a wildcard Listen).
         bool joining = !ClusterGenesis.IsInitialized(store) && options.JoinsExistingCluster;
-        // A node that joins (or joined) learns the other members from the meta range; the initial members start from Peers.
-        var peers = options.Peers.Count > 0 && !options.JoinsExistingCluster ? options.Peers : [new PeerEndpoint(options.NodeId, options.AdvertisedUrl)];
         var endpoints = peers.ToDictionary(p => (ulong)p.NodeId, p => p.Url);
         var addresses = new NodeAddressBook(endpoints);
         var transport = new PeerTransport((ulong)options.NodeId, addresses.Find, new PeerTransportOptions(),
@@ -178,6 +215,12 @@ public sealed class KvNode : IAsyncDisposable
             },
             loggerFactory.CreateLogger<TxnCoordinator>());
         var sweeper = new TxnSweeper(host, coordinator, clock, recoverAfter, loggerFactory.CreateLogger<TxnSweeper>());
+        var localSnapshots = new LocalSnapshots(store, options.DataDirectory);
+        var checkpointer = new SnapshotCheckpointer(host, store, localSnapshots);
+        var snapshots = new SnapshotCoordinator((ulong)options.NodeId, proposer, directory, host, clock, coordinator, channels, checkpointer,
+            loggerFactory.CreateLogger<SnapshotCoordinator>());
+        var snapshotSweeper = new SnapshotSweeper(localSnapshots, store, proposer, TimeSpan.FromMilliseconds(options.SnapshotOrphanTimeoutMs),
+            loggerFactory.CreateLogger<SnapshotSweeper>());
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new NodeFacts(options.DataDirectory));
@@ -195,6 +238,9 @@ public sealed class KvNode : IAsyncDisposable
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton<IRangeDataSource>(host);
+        builder.Services.AddSingleton(snapshots);
+        builder.Services.AddSingleton(checkpointer);
+        builder.Services.AddSingleton(new SnapshotReader(localSnapshots));
         var app = builder.Build();
         telemetry.StartExporters(app.Services);
         KvServerSetup.UseNodeLogScope(app, options.NodeId);
@@ -206,6 +252,7 @@ public sealed class KvNode : IAsyncDisposable
         app.MapGrpcService<RangeDataService>();
         app.MapGrpcService<TransactionsService>();
         app.MapGrpcService<TwoPhaseCoordinatorService>();
+        app.MapGrpcService<SnapshotsService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
 
@@ -214,13 +261,14 @@ public sealed class KvNode : IAsyncDisposable
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         splits.Start();
         sweeper.Start();
+        snapshotSweeper.Start();
         NodeJoiner? joiner = null;
         if (joining)
         {
             joiner = new NodeJoiner((ulong)options.NodeId, options.AdvertisedUrl, options.Join, addresses, loggerFactory.CreateLogger<NodeJoiner>());
             joiner.Start();
         }
-        return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels, joiner, coordinator, sweeper) { _telemetry = telemetry };
+        return new KvNode(options, app, store, mvcc, committer, transport, host, splits, channels, joiner, coordinator, sweeper, snapshots, snapshotSweeper) { _telemetry = telemetry };
     }
 
     /// <summary>
@@ -238,6 +286,7 @@ public sealed class KvNode : IAsyncDisposable
         if (_joiner is not null) await _joiner.DisposeAsync().ConfigureAwait(false);
         await _splits.DisposeAsync().ConfigureAwait(false);
         await _sweeper.DisposeAsync().ConfigureAwait(false);
+        await _snapshotSweeper.DisposeAsync().ConfigureAwait(false);
         await _txns.DisposeAsync().ConfigureAwait(false);
         if (handOff) await _host.HandOffLeadershipAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);

@@ -20,8 +20,13 @@ public static class ClusterGenesis
     /// <summary>Whether the store already holds a range replica (the node was initialised before).</summary>
     public static bool IsInitialized(NodeStore store) => new PaxosStateStore(store).ListGroups().Count > 0;
 
-    /// <summary>Writes the genesis of a cluster of <paramref name="nodes"/> in one synced batch.</summary>
-    public static void Write(NodeStore store, IReadOnlyCollection<NodeInfo> nodes)
+    /// <summary>
+    /// Writes the genesis of a cluster of <paramref name="nodes"/> in one synced batch: the meta range and one user
+    /// range over every key, or (a restore) the user ranges <paramref name="userRanges"/> (spans and ids; replicated on
+    /// every member, at generation 1), with <paramref name="alsoWrite"/> adding to the same batch.
+    /// </summary>
+    public static void Write(NodeStore store, IReadOnlyCollection<NodeInfo> nodes, IReadOnlyList<RangeDescriptor>? userRanges = null,
+        Action<WriteBatch>? alsoWrite = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(nodes);
@@ -30,13 +35,17 @@ public static class ClusterGenesis
         var configuration = new PaxosConfiguration(members);
         var replicas = members.Order().Select(m => (m, false)).ToArray();
         var metaDescriptor = Descriptors.Create(RangeIds.Meta, KeySpan.All, 1, replicas);
-        var first = Descriptors.Create(RangeIds.FirstUser, KeySpan.All, 1, replicas);
+        var ranges = userRanges is { Count: > 0 }
+            ? userRanges.Select(r => Descriptors.Create(r.RangeId, Descriptors.SpanOf(r), 1, replicas)).ToArray()
+            : [Descriptors.Create(RangeIds.FirstUser, KeySpan.All, 1, replicas)];
+        ulong nextRangeId = Math.Max(RangeIds.FirstAllocated, ranges.Max(r => r.RangeId) + 1);
 
         var meta = new MetaStore(store);
         using var batch = new WriteBatch();
-        AddRange(batch, store, meta, metaDescriptor, configuration, RangeStateMachine.GenesisState(metaDescriptor, [first], RangeIds.FirstAllocated, nodes));
-        AddRange(batch, store, meta, first, configuration, RangeStateMachine.GenesisState(first));
-        RangeStateMachine.WriteGenesisDirectory((k, v) => meta.Put(batch, k, v), [first], RangeIds.FirstAllocated, nodes);
+        AddRange(batch, store, meta, metaDescriptor, configuration, RangeStateMachine.GenesisState(metaDescriptor, ranges, nextRangeId, nodes));
+        foreach (var range in ranges) AddRange(batch, store, meta, range, configuration, RangeStateMachine.GenesisState(range));
+        RangeStateMachine.WriteGenesisDirectory((k, v) => meta.Put(batch, k, v), ranges, nextRangeId, nodes);
+        alsoWrite?.Invoke(batch);
         store.Db.Write(batch, store.SyncWrite);
     }
 

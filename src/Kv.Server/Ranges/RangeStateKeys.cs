@@ -28,4 +28,21 @@ internal static class RangeStateKeys
 
     /// <summary>The meta range's next unreserved range id.</summary>
     public const string NextRangeId = "meta-range/next-range-id";
+
+    /// <summary>The meta range's published snapshot manifests, by id.</summary>
+    public const string SnapshotManifestPrefix = "meta-range/snapshot/";
+
+    public static string SnapshotManifest(string id) => $"{SnapshotManifestPrefix}{id}";
+
+    /// <summary>The meta range's aborted (or deleted) snapshot ids: never published (again).</summary>
+    public const string SnapshotAbortedPrefix = "meta-range/snapshot-aborted/";
+
+    public static string SnapshotAborted(string id) => $"{SnapshotAbortedPrefix}{id}";
+
+    /// <summary>A user range replica's hidden snapshot pieces: <c>snapshot-piece/&lt;id&gt;/&lt;range&gt;</c>.</summary>
+    public const string SnapshotPiecePrefix = "snapshot-piece/";
+
+    public static string SnapshotPieces(string id) => $"{SnapshotPiecePrefix}{id}/";
+
+    public static string SnapshotPiece(string id, ulong rangeId) => $"{SnapshotPieces(id)}{rangeId:D20}";
 }

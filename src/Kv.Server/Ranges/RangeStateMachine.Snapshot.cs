@@ -26,6 +26,7 @@ public sealed partial class RangeStateMachine
             state.Directory.AddRange(_directory.Values);
             state.NextRangeId = _nextRangeId;
             state.Nodes.AddRange(_nodes.Values);
+            CaptureSnapshots(state);
         }
         return state;
     }
@@ -75,6 +76,7 @@ public sealed partial class RangeStateMachine
             _nodeChanges.AddRange(state.Nodes);
             _meta.Put(batch, RangeStateKeys.NextRangeId, BitConverter.GetBytes(_nextRangeId));
             _descriptorChanges.AddRange(state.Directory);
+            RestoreSnapshots(batch, state);
         }
         else
         {

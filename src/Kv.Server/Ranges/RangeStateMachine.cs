@@ -44,7 +44,11 @@ public sealed partial class RangeStateMachine : ITxnRangeData
             ? RangeState.Parser.ParseFrom(stored).Range
             : Descriptors.Create(rangeId, initialSpan, 1, []);
         Span = Descriptors.SpanOf(Descriptor);
-        if (IsMeta) LoadDirectory();
+        if (IsMeta)
+        {
+            LoadDirectory();
+            LoadSnapshots();
+        }
         if (meta.TryGet(RangeStateKeys.Applied(rangeId), out var applied))
         {
             AppliedUpTo = BitConverter.ToInt64(applied);
@@ -181,7 +185,7 @@ public sealed partial class RangeStateMachine : ITxnRangeData
         LastAppliedTimestamp = ts;
         var newVersion = new Proto.V1.Timestamp { WallNanos = ts.WallNanos, Logical = ts.Logical };
         _txns.Expire(batch, ts);
-        bool metaOp = command.OpCase is RangeCommand.OpOneofCase.MetaUpdate or RangeCommand.OpOneofCase.AllocateRangeIds;
+        bool metaOp = IsMetaOp(command.OpCase);
         if (metaOp != IsMeta)
             return new RangeCommandResult { Error = IsMeta ? "the meta range holds no user keys" : $"range {_rangeId} is not the meta range" };
         switch (command.OpCase)
@@ -192,6 +196,14 @@ public sealed partial class RangeStateMachine : ITxnRangeData
                 return UpdateDirectory(batch, command.MetaUpdate);
             case RangeCommand.OpOneofCase.AllocateRangeIds:
                 return AllocateRangeIds(batch, command.AllocateRangeIds);
+            case RangeCommand.OpOneofCase.SnapshotPiece:
+                return SnapshotPiece(batch, command.SnapshotPiece);
+            case RangeCommand.OpOneofCase.SnapshotPublish:
+                return PublishSnapshot(batch, command.SnapshotPublish);
+            case RangeCommand.OpOneofCase.SnapshotAbort:
+                return AbortSnapshot(batch, command.SnapshotAbort);
+            case RangeCommand.OpOneofCase.SnapshotDelete:
+                return DeleteSnapshot(batch, command.SnapshotDelete);
             case RangeCommand.OpOneofCase.TxnStage:
             case RangeCommand.OpOneofCase.TxnRecord:
             case RangeCommand.OpOneofCase.TxnPrevent:
