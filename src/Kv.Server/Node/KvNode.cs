@@ -218,7 +218,7 @@ public sealed class KvNode : IAsyncDisposable
         var localSnapshots = new LocalSnapshots(store, options.DataDirectory);
         var checkpointer = new SnapshotCheckpointer(host, store, localSnapshots);
         var snapshots = new SnapshotCoordinator((ulong)options.NodeId, proposer, directory, host, clock, coordinator, channels, checkpointer,
-            loggerFactory.CreateLogger<SnapshotCoordinator>());
+            loggerFactory.CreateLogger<SnapshotCoordinator>(), telemetry.Snapshots);
         var snapshotSweeper = new SnapshotSweeper(localSnapshots, store, proposer, TimeSpan.FromMilliseconds(options.SnapshotOrphanTimeoutMs),
             loggerFactory.CreateLogger<SnapshotSweeper>());
 
@@ -240,7 +240,7 @@ public sealed class KvNode : IAsyncDisposable
         builder.Services.AddSingleton<IRangeDataSource>(host);
         builder.Services.AddSingleton(snapshots);
         builder.Services.AddSingleton(checkpointer);
-        builder.Services.AddSingleton(new SnapshotReader(localSnapshots));
+        builder.Services.AddSingleton(new SnapshotReader(localSnapshots, telemetry.Snapshots));
         var app = builder.Build();
         telemetry.StartExporters(app.Services);
         KvServerSetup.UseNodeLogScope(app, options.NodeId);

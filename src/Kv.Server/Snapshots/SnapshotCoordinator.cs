@@ -24,7 +24,8 @@ internal sealed class SnapshotCoordinator(
     TxnCoordinator txns,
     PeerChannels channels,
     SnapshotCheckpointer checkpointer,
-    ILogger<SnapshotCoordinator> logger)
+    ILogger<SnapshotCoordinator> logger,
+    Telemetry.SnapshotMetrics? metrics = null)
 {
     private const int CoverageRoundsMax = 20;
     private static readonly TimeSpan CreateTimeout = TimeSpan.FromSeconds(60);
@@ -55,6 +56,7 @@ internal sealed class SnapshotCoordinator(
         string id = SnapshotIds.New();
         var at = Kv.Txn.TxnWire.ToWire(await clock.NowAsync(ct).ConfigureAwait(false));
         logger.LogInformation("Snapshot {Name} ({Id}): taking pieces at {At}", name, id, at);
+        using var progress = metrics?.StartCreate();
         try
         {
             var pieces = await TakePiecesAsync(id, at, ct).ConfigureAwait(false);
@@ -66,6 +68,7 @@ internal sealed class SnapshotCoordinator(
                 .ConfigureAwait(false);
             if (published.Succeeded)
             {
+                progress?.Published();
                 logger.LogInformation("Snapshot {Name} ({Id}) published: {Ranges} ranges at {At}", name, id, manifest.Ranges.Count, at);
                 return manifest;
             }
@@ -160,11 +163,16 @@ internal sealed class SnapshotCoordinator(
         {
             // Idempotent: applying the piece twice closes the same timestamp and records the same piece.
             var result = await proposer.ProposeIdempotentAsync(rangeId, new RangeCommand { SnapshotPiece = piece }, ct).ConfigureAwait(false);
-            if (result.Succeeded) return result.Descriptors[0];
+            if (result.Succeeded)
+            {
+                metrics?.PieceTaken();
+                return result.Descriptors[0];
+            }
             if (result.LockedBy is null)
                 throw new RpcException(new Status(StatusCode.Internal, $"range {rangeId} refused the snapshot piece: {result.Error}"));
             // A transaction staged at or below the timestamp may still commit there: let it finish, or finish it.
             Interlocked.Increment(ref _piecesRefusedForLocks);
+            metrics?.PieceWaited();
             await txns.WaitOrRecoverAsync(result.LockedBy, attempt, ct).ConfigureAwait(false);
         }
     }

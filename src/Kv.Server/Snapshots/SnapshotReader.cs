@@ -13,7 +13,7 @@ namespace Kv.Server.Snapshots;
 /// snapshot's timestamp. A checkpoint is opened once however many exports read it at a time (RocksDB refuses a
 /// second open of the same path in one process) and closed when the last one ends.
 /// </summary>
-internal sealed class SnapshotReader(LocalSnapshots local)
+internal sealed class SnapshotReader(LocalSnapshots local, Telemetry.SnapshotMetrics? metrics = null)
 {
     // A chunk is cut after this many key and value bytes (at least one entry each), well below gRPC's 4 MiB default
     // receive limit for small entries; one larger entry travels alone.
@@ -54,6 +54,7 @@ internal sealed class SnapshotReader(LocalSnapshots local)
                         Version = Kv.Txn.TxnWire.ToWire(entry.Result.VersionTimestamp),
                     });
                     chunkBytes += entry.Key.Length + entry.Result.Value.Length;
+                    metrics?.Exported(entry.Key.Length + entry.Result.Value.Length);
                     if (chunkBytes < ChunkBytesMax) continue;
                     yield return chunk;
                     chunk = new SnapshotDataChunk();

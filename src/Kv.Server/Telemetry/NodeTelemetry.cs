@@ -44,6 +44,7 @@ public sealed class NodeTelemetry : IDisposable
         MeterFactory = _meterServices.GetRequiredService<IMeterFactory>();
         Storage = new GroupCommitMetrics(MeterFactory);
         Transactions = new TxnMetrics(MeterFactory);
+        Snapshots = new SnapshotMetrics(MeterFactory);
     }
 
     /// <summary>The settings the node runs with.</summary>
@@ -57,6 +58,9 @@ public sealed class NodeTelemetry : IDisposable
 
     /// <summary>The transaction coordinator's instruments.</summary>
     public TxnMetrics Transactions { get; }
+
+    /// <summary>Snapshot progress: creations coordinated here, pieces, exported bytes.</summary>
+    public SnapshotMetrics Snapshots { get; }
 
     /// <summary>Creates the replica host's instruments over <paramref name="replicas"/> (once the host exists).</summary>
     public ReplicaMetrics ReplicasOf(Func<IReadOnlyList<ReplicaStatus>> replicas) =>

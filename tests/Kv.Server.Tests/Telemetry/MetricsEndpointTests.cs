@@ -86,6 +86,33 @@ public sealed class MetricsEndpointTests(TelemetryClusterFixture fixture) : ICla
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Snapshots_CreationPiecesAndExportedBytes_AreCountedWhereTheyHappened()
+    {
+        var manifest = fixture.Snapshot ?? throw new InvalidOperationException("the fixture took no snapshot");
+        var coordinator = await fixture.ScrapeAsync(2);
+        Assert.Equal(1, coordinator.Sum("kv_snapshot_creates_total", ("outcome", "published")));
+        Assert.Equal(0, coordinator.Sum("kv_snapshot_creates_total", ("outcome", "failed")));
+        Assert.Equal(1, coordinator.Sum("kv_snapshot_create_duration_seconds_count"));
+        Assert.Equal(0, coordinator.Sum("kv_snapshot_creating"));
+        Assert.Equal(manifest.Ranges.Count, coordinator.Sum("kv_snapshot_pieces_total"));
+        Assert.Equal(0, (await fixture.ScrapeAsync(1)).Sum("kv_snapshot_creates_total"));
+
+        var reader = (Kv.Server.Snapshots.SnapshotReader)fixture.Cluster.Node(2).Services.GetService(typeof(Kv.Server.Snapshots.SnapshotReader))!;
+        long exported = 0;
+        await foreach (var chunk in reader.ReadAsync(manifest, 2, 100, CancellationToken.None))
+            exported += chunk.Entries.Sum(e => (long)e.Key.Length + e.Value.Length);
+        Assert.True(exported > 0, "range 2 of the snapshot holds the puts");
+        // The exporter caches a scrape for a moment: poll until the export shows, within a bound.
+        double before = coordinator.Sum("kv_snapshot_export_bytes_total"), counted = 0;
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); DateTime.UtcNow < deadline; await Task.Delay(200))
+        {
+            counted = (await fixture.ScrapeAsync(2)).Sum("kv_snapshot_export_bytes_total") - before;
+            if (counted >= exported) break;
+        }
+        Assert.Equal(exported, counted);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task PeerTransport_CountsMessagesPerPeerNode()
     {
         var scrape = await fixture.ScrapeAsync(1);

@@ -33,7 +33,11 @@ public sealed class TelemetryClusterFixture : IAsyncLifetime
         txn.Put("metrics-txn-a", "1");
         txn.Put("metrics-txn-b", "2");
         Assert.NotNull(await txn.CommitAsync(Kv.Proto.V1.CommitProtocol.Paxos, node: 2));
+        Snapshot = await _cluster.Node(2).Snapshots.CreateAsync("metrics-snapshot", CancellationToken.None);
     }
+
+    /// <summary>The snapshot node 2 took after the puts and the transaction.</summary>
+    internal Kv.Proto.V1.SnapshotManifest? Snapshot { get; private set; }
 
     public async Task DisposeAsync()
     {
