@@ -136,10 +136,20 @@ public sealed class SnapshotCommandTests(AdminClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Restore_PeersNotMatchingTheDataDirectories_IsAUsageError()
+    public async Task Restore_PeersWithoutTheDataDirectoriesNodes_IsAUsageError()
     {
-        var result = await Kvctl.RunAsync("snapshot", "restore", "/nonexistent/backup", "--data-dir", "/tmp/a", "--peers", "1=http://10.0.0.1:7000,2=http://10.0.0.2:7000");
+        var result = await Kvctl.RunAsync("snapshot", "restore", "/nonexistent/backup", "--data-dir", "/tmp/a", "--node-id", "3",
+            "--peers", "1=http://10.0.0.1:7000,2=http://10.0.0.2:7000");
         Assert.Equal(ExitCodes.Usage, result.ExitCode);
-        Assert.Contains("--peers names 2 members but 1 --data-dir was given", result.Error);
+        Assert.Contains("--peers names no node 3", result.Error);
+    }
+
+    [Fact]
+    public void RestoreCommandLines_OneMachineOfThree_StartsItsOwnNodeWithEveryMember()
+    {
+        var peers = Kv.Admin.Snapshots.RestoreCommandLines.ParsePeers("1=http://10.0.0.1:7000,2=http://10.0.0.2:7000,3=http://10.0.0.3:7000", 2, 1);
+        var line = Assert.Single(Kv.Admin.Snapshots.RestoreCommandLines.For(["/var/lib/kv"], 2, "/backups/my nightly", peers));
+        Assert.Equal("dotnet Kv.Server.dll node --node-id 2 --listen http://10.0.0.2:7000 "
+            + "--peers 1=http://10.0.0.1:7000,2=http://10.0.0.2:7000,3=http://10.0.0.3:7000 --data-dir /var/lib/kv --restore-from '/backups/my nightly'", line);
     }
 }

@@ -18,7 +18,7 @@ public sealed partial class SnapshotCommands
         }.CompletedBy(app);
         var dataDirs = new Option<string[]>("--data-dir")
         {
-            Description = "A data directory of the new cluster's nodes, in node id order (repeat the option: one per node on this machine)",
+            Description = "A data directory of the new cluster's nodes on this machine, in node id order from --node-id (repeat the option for several)",
             Required = true,
             HelpName = "DIR",
         };
@@ -32,16 +32,24 @@ public sealed partial class SnapshotCommands
             Description = "The new cluster's members, id=url,… (as the nodes' --peers), to print their exact start commands",
             HelpName = "1=URL,2=URL",
         };
+        var nodeId = new Option<int>("--node-id")
+        {
+            Description = "The node id of the first --data-dir (the next ones are +1, …): on one machine of a cluster, its node's id",
+            DefaultValueFactory = _ => 1,
+            HelpName = "ID",
+        };
         var inPlace = new Option<bool>("--in-place") { Description = "Data directories may hold a cluster already: empty them (stop those nodes first)" };
         var yes = new Option<bool>("--yes") { Description = "Confirms --in-place without asking" };
         var command = new Command("restore", "Verify a backup (or export snapshot NAME) and prepare the data directories of a new cluster that starts from it")
         {
-            source, dataDirs, backupDir, peers, inPlace, yes,
+            source, dataDirs, nodeId, backupDir, peers, inPlace, yes,
         };
         app.SetAction(command, async (run, ct) =>
         {
             var directories = run.Get(dataDirs).Select(Path.GetFullPath).ToArray();
-            var members = run.Get(peers) is { } text ? RestoreCommandLines.ParsePeers(text, directories.Length) : null;
+            int firstNodeId = run.Get(nodeId);
+            if (firstNodeId <= 0) throw new UsageException($"--node-id must be a positive node id, got {firstNodeId}");
+            var members = run.Get(peers) is { } text ? RestoreCommandLines.ParsePeers(text, firstNodeId, directories.Length) : null;
             bool confirmed = await ConfirmAsync(run, directories, run.Get(inPlace), run.Get(yes), ct).ConfigureAwait(false);
 
             string from = run.Get(source);
@@ -68,7 +76,7 @@ public sealed partial class SnapshotCommands
             {
                 throw new CommandFailedException(e.Message);
             }
-            var commands = RestoreCommandLines.For(directories, backup, members);
+            var commands = RestoreCommandLines.For(directories, firstNodeId, backup, members);
             var report = BackupReport.From(backup, manifest);
             run.Out.Write(new { backup = report, data_directories = directories, node_commands = commands },
                 $"verified {report.Files.Count} files ({Units.Bytes(report.TotalBytes)}) of snapshot {report.Name} in {report.Directory}; "
