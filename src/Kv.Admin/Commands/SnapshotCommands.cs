@@ -31,9 +31,7 @@ public sealed partial class SnapshotCommands : ICommandSet
             string snapshotName = run.Get(name);
             var manifest = await Call(run, snapshotName, (c, o) => c.CreateAsync(new Wire.CreateSnapshotRequest { Name = snapshotName }, o).ResponseAsync, ct)
                 .ConfigureAwait(false);
-            var report = SnapshotReport.From(manifest, run.Settings.Encoding);
-            run.Out.Write(report, ShowTable(report, $"created snapshot {report.Name} (id {report.Id}) at {report.DisplayTimestamp}: "
-                + $"{report.Ranges.Count} ranges, {Units.Bytes(report.TotalSizeBytes)}"));
+            WriteSnapshot(run, manifest, "created snapshot");
             return ExitCodes.Ok;
         });
         return command;
@@ -64,12 +62,18 @@ public sealed partial class SnapshotCommands : ICommandSet
             string snapshotName = run.Get(name);
             var manifest = await Call(run, snapshotName, (c, o) => c.ShowAsync(new Wire.ShowSnapshotRequest { Name = snapshotName }, o).ResponseAsync, ct)
                 .ConfigureAwait(false);
-            var report = SnapshotReport.From(manifest, run.Settings.Encoding);
-            run.Out.Write(report, ShowTable(report, $"snapshot {report.Name} (id {report.Id}) at {report.DisplayTimestamp}: "
-                + $"{report.Ranges.Count} ranges, {Units.Bytes(report.TotalSizeBytes)}"));
+            WriteSnapshot(run, manifest, "snapshot");
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>Prints one snapshot: its JSON document, or its ranges table under "<paramref name="what"/> NAME (id …) at T: N ranges, size".</summary>
+    private static void WriteSnapshot(Invocation run, Wire.SnapshotManifest manifest, string what)
+    {
+        var report = SnapshotReport.From(manifest, run.Settings.Encoding);
+        run.Out.Write(report, ShowTable(report, $"{what} {report.Name} (id {report.Id}) at {report.DisplayTimestamp}: "
+            + $"{report.Ranges.Count} ranges, {Units.Bytes(report.TotalSizeBytes)}"));
     }
 
     private static TableView ShowTable(SnapshotReport report, string footer) => new(["RANGE", "START", "END", "SIZE", "NODES"],
