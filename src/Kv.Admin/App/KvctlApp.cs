@@ -16,7 +16,7 @@ public sealed class KvctlApp : IAsyncDisposable
 {
     /// <summary>The command groups, in help order. A new group (snapshots, say) is one more entry here.</summary>
     public static IReadOnlyList<ICommandSet> CommandSets { get; } =
-        [new ClusterCommands(), new MembersCommands(), new DataCommands(), new ShellCommands()];
+        [new ClusterCommands(), new MembersCommands(), new DataCommands(), new SnapshotCommands(), new ShellCommands()];
 
     private readonly Func<string, string?> _environment;
     private readonly Connections _connections = new();
@@ -114,6 +114,8 @@ public sealed class KvctlApp : IAsyncDisposable
     internal static (int Code, string Message) Explain(Exception e, bool interrupted) => e switch
     {
         UsageException u => (ExitCodes.Usage, u.Message),
+        CommandFailedException f => (ExitCodes.Failed, f.Message),
+        Kv.Backup.BackupCorruptException b => (ExitCodes.Failed, $"the backup failed verification: {b.Message}"),
         OperationCanceledException when interrupted => (ExitCodes.Interrupted, "interrupted"),
         RpcException { StatusCode: StatusCode.Cancelled } when interrupted => (ExitCodes.Interrupted, "interrupted"),
         ClusterUnreachableException u => (ExitCodes.Failed, u.Message),

@@ -17,14 +17,19 @@ public sealed class AdminCalls(Connections connections, CommandSettings settings
     /// Runs <paramref name="call"/> at each endpoint in turn until one answers. Only "could not reach" failures move on
     /// to the next endpoint; an answer that refuses (bad argument, unsupported) ends the call at once.
     /// </summary>
-    public async Task<T> AnyAsync<T>(Func<Wire.Admin.AdminClient, CallOptions, Task<T>> call, TimeSpan? timeout, CancellationToken cancellationToken)
+    public Task<T> AnyAsync<T>(Func<Wire.Admin.AdminClient, CallOptions, Task<T>> call, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        AnyAsync(channel => new Wire.Admin.AdminClient(channel), call, timeout, cancellationToken);
+
+    /// <summary>As <see cref="AnyAsync{T}(Func{Wire.Admin.AdminClient, CallOptions, Task{T}}, TimeSpan?, CancellationToken)"/>, with another service's client (snapshots).</summary>
+    public async Task<T> AnyAsync<TClient, T>(Func<ChannelBase, TClient> client, Func<TClient, CallOptions, Task<T>> call, TimeSpan? timeout,
+        CancellationToken cancellationToken)
     {
         var failures = new List<string>();
         foreach (var endpoint in settings.Endpoints)
         {
             try
             {
-                return await OneAsync(endpoint, call, timeout ?? PerNodeTimeout, cancellationToken).ConfigureAwait(false);
+                return await call(client(connections.Channel(endpoint)), Options(timeout ?? PerNodeTimeout, cancellationToken)).ConfigureAwait(false);
             }
             catch (RpcException e) when (IsUnreachable(e) && !cancellationToken.IsCancellationRequested)
             {
@@ -36,7 +41,10 @@ public sealed class AdminCalls(Connections connections, CommandSettings settings
 
     /// <summary>Runs <paramref name="call"/> at one node with a deadline.</summary>
     public Task<T> OneAsync<T>(Uri endpoint, Func<Wire.Admin.AdminClient, CallOptions, Task<T>> call, TimeSpan timeout, CancellationToken cancellationToken) =>
-        call(new Wire.Admin.AdminClient(connections.Channel(endpoint)), new CallOptions(deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken));
+        call(new Wire.Admin.AdminClient(connections.Channel(endpoint)), Options(timeout, cancellationToken));
+
+    private static CallOptions Options(TimeSpan timeout, CancellationToken cancellationToken) =>
+        new(deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken);
 
     /// <summary>Whether the failure says nothing about the request, only that the node did not answer.</summary>
     public static bool IsUnreachable(RpcException e) =>
