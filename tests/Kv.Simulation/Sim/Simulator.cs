@@ -89,7 +89,7 @@ public sealed partial class Simulator
         }
         _faults.Operations = _history.Count;
         _faults.ChosenSlots = _agreement.ChosenSlots;
-        return new SimulationResult(_seed, violations, _faults, _trace?.ToString(), _now);
+        return new SimulationResult(_seed, violations, _faults, _trace?.ToString(), _now, _history);
     }
 
     internal string? TraceText => _trace?.ToString();
@@ -143,7 +143,8 @@ public sealed class FaultCounts
 }
 
 /// <summary>The outcome of one seed.</summary>
-public sealed record SimulationResult(long Seed, IReadOnlyList<string> Violations, FaultCounts Faults, string? Trace, long EndUs)
+public sealed record SimulationResult(long Seed, IReadOnlyList<string> Violations, FaultCounts Faults, string? Trace, long EndUs,
+    IReadOnlyList<KvOperation>? History = null)
 {
     public bool Passed => Violations.Count == 0;
 }
