@@ -27,7 +27,8 @@ public static class Mutations
         "quiesce-keeps-lease" => p => QuiesceAttack(p) with { ProtocolMutation = ProtocolMutation.QuiesceKeepsLease },
         "quiesce-attack" => QuiesceAttack,
         // Replies before the writes are synced; crashes then forget promises and accepts.
-        "ack-before-durable" => p => p with { HostMutation = HostMutation.AckBeforeDurable, CrashEveryUs = 20_000, FsyncMaxUs = 5_000 },
+        // (Without early Accepts: this host reports writes out of order, which only the old rule tolerates.)
+        "ack-before-durable" => p => p with { HostMutation = HostMutation.AckBeforeDurable, CrashEveryUs = 20_000, FsyncMaxUs = 5_000, LeaderAcceptsBeforeDurable = false },
         // The leader's Accepts leave before its own write, yet it counts its own acceptance at once: a slot is
         // declared chosen (and applied by a follower) on one durable acceptance; the leader crashes before its write.
         "leader-counts-self-before-durable" => p => EarlyAcceptAttack(p) with { ProtocolMutation = ProtocolMutation.LeaderCountsSelfBeforeDurable },
