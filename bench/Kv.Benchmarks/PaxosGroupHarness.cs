@@ -176,6 +176,7 @@ public sealed class PaxosGroupHarness
         // 1. persist: nothing to write here, only counted
         if (ready.MustSync) SyncedWrites++;
         EntriesPersisted += ready.Entries.Count;
+        _replicas[index].Persisted(ready.Sequence); // a leader counts its own acceptance once its write is reported
         // 2. send
         foreach (var m in ready.Messages) _network.Enqueue(m);
         // 3. apply

@@ -61,7 +61,7 @@ internal sealed class IdleGroups
     public void TakeReadies(int node)
     {
         var replicas = _replicas[node];
-        for (int g = 0; g < replicas.Length; g++) Send(g, replicas[g].TakeReady());
+        for (int g = 0; g < replicas.Length; g++) Send(g, replicas[g]);
     }
 
     /// <summary>Delivers every message (Step, then TakeReady of the receiver), answers included, until none is left.</summary>
@@ -76,12 +76,14 @@ internal sealed class IdleGroups
                 _stepped.Add((m.Message.To - 1, m.Group));
                 MessagesDelivered++;
             }
-            foreach (var (n, g) in _stepped) Send(g, _replicas[n][g].TakeReady());
+            foreach (var (n, g) in _stepped) Send(g, _replicas[n][g]);
         }
     }
 
-    private void Send(int group, Ready ready)
+    private void Send(int group, Replica replica)
     {
+        var ready = replica.TakeReady();
+        replica.Persisted(ready.Sequence); // nothing is written here: durable at once (a leader then counts itself)
         foreach (var m in ready.Messages) _network.Enqueue((group, m));
     }
 }

@@ -12,6 +12,12 @@ internal sealed class InflightSlot
     public SlotValue Value { get; }
     public long LastSentTick { get; set; }
     public List<int> AcceptedBy { get; } = new(5);
+
+    /// <summary>
+    /// The Ready that writes the leader's own acceptance, until the host reports it durable and it joins
+    /// <see cref="AcceptedBy"/>; 0 when counted already (or not a voter). See PAXOS.md §10.
+    /// </summary>
+    public long OwnAcceptReady { get; set; }
 }
 
 /// <summary>What a leader knows of one peer.</summary>

@@ -3,13 +3,19 @@ namespace Kv.Paxos;
 /// <summary>
 /// The output of the steps since the last <see cref="Replica.TakeReady"/>. The host MUST handle it in this order:
 /// <list type="number">
-/// <item>make <see cref="HardState"/>, <see cref="Snapshot"/> and <see cref="Entries"/> durable (one atomic, synced write);</item>
-/// <item>only then send <see cref="Messages"/> (a reply may depend on a promise or an accept being durable);</item>
+/// <item>it MAY send the first <see cref="EarlyMessageCount"/> of <see cref="Messages"/> at once (a leader's
+/// Accepts: they do not depend on any write of this replica that is not yet reported durable, PAXOS.md §10);</item>
+/// <item>make <see cref="HardState"/>, <see cref="Snapshot"/> and <see cref="Entries"/> durable (one atomic, synced
+/// write), then report it with <see cref="Replica.Persisted"/>(<see cref="Sequence"/>);</item>
+/// <item>only then send the rest of <see cref="Messages"/> (a reply may depend on a promise or an accept being durable);</item>
 /// <item>install <see cref="SnapshotToApply"/>, then apply <see cref="Chosen"/> in order;</item>
 /// <item>then answer <see cref="ReadsReady"/> from the state machine, and fail <see cref="ReadsFailed"/> and
 /// <see cref="AbandonedProposals"/> back to their clients.</item>
 /// </list>
-/// Readies must be handled one after another: a later Ready's messages may rely on an earlier Ready's writes.
+/// Readies must be written and completed one after another: a later Ready's writes and late messages may rely on
+/// an earlier Ready's writes. Only the early messages may overtake: a host may send them as soon as it takes the
+/// Ready, even while earlier Readies are still being written. Sending early messages late is always allowed.
+/// After <see cref="Replica.Persisted"/> the replica may have new output: take the next Ready.
 /// </summary>
 public sealed class Ready
 {
@@ -24,8 +30,23 @@ public sealed class Ready
     /// <summary>Log entries to persist, each replacing what is stored for its slot.</summary>
     public IReadOnlyList<LogEntry> Entries { get; init; } = [];
 
-    /// <summary>Messages to send once the writes above are durable.</summary>
+    /// <summary>
+    /// This Ready's number: 1, 2, … in the order handed out by this replica object (0 for an empty Ready). The host
+    /// reports durability by it (<see cref="Replica.Persisted"/>).
+    /// </summary>
+    public long Sequence { get; init; }
+
+    /// <summary>
+    /// Messages to send: the first <see cref="EarlyMessageCount"/> at once if the host likes, the others only once
+    /// the writes above are durable.
+    /// </summary>
     public IReadOnlyList<PaxosMessage> Messages { get; init; } = [];
+
+    /// <summary>
+    /// How many of the first <see cref="Messages"/> may be sent before this Ready's (and earlier Readies') writes are
+    /// durable: a leader's Accepts at a ballot whose promise is already reported durable (PAXOS.md §10).
+    /// </summary>
+    public int EarlyMessageCount { get; init; }
 
     /// <summary>A snapshot to load into the state machine before applying <see cref="Chosen"/>.</summary>
     public Snapshot? SnapshotToApply { get; init; }

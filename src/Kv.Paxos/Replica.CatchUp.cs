@@ -50,9 +50,17 @@ public sealed partial class Replica
     /// </summary>
     private long ReportedChosenPrefix => _configs is null ? -1 : _chosenPrefix;
 
+    // What each peer that asked this replica (not leading) for catch-up last reported: the next batch goes only on
+    // an ack that shows progress beyond it.
+    private readonly Dictionary<int, long> _catchUpReported = [];
+
     private void OnCatchUpRequest(CatchUpRequest m)
     {
-        if (m.FromSlot < _chosenPrefix && _configs is not null) SendCatchUpFrom(m.From, m.FromSlot, _promised);
+        if (m.FromSlot < _chosenPrefix && _configs is not null)
+        {
+            _catchUpReported[m.From] = m.FromSlot;
+            SendCatchUpFrom(m.From, m.FromSlot, _promised);
+        }
     }
 
     private void OnChosenValues(ChosenValues m)
@@ -94,7 +102,10 @@ public sealed partial class Replica
         var leader = _leader;
         if (leader is null)
         {
-            // Catch-up asked of a non-leader goes on while the asker makes progress.
+            // Catch-up asked of a non-leader goes on while the asker makes progress. As below, a duplicated or stale
+            // ack earns nothing: otherwise duplicates multiply the send-ack loops (simulator seed 17, lease-attack).
+            if (_catchUpReported.TryGetValue(m.From, out long reported) && m.ChosenPrefix <= reported) return;
+            _catchUpReported[m.From] = m.ChosenPrefix;
             if (m.ChosenPrefix < _chosenPrefix && _configs is not null) SendCatchUpFrom(m.From, m.ChosenPrefix, _promised);
             return;
         }

@@ -84,11 +84,12 @@ public sealed partial class Replica
     {
         var leader = _leader!;
         bool alreadyChosen = _log.TryGet(slot, out var existing) && existing.Chosen;
-        // The leader is an acceptor too; its own accept is persisted in this Ready, before any Accepted can
-        // make the slot chosen in a later one.
+        // The leader is an acceptor too; its own accept is persisted in this Ready. It counts toward a quorum at once
+        // (the slot can only be chosen in a later step, whose Ready is handled after this one's write), or, when the
+        // Accepts leave before the write, once the host reports the write durable (PAXOS.md §10).
         Persist(new LogEntry(slot, leader.Ballot, value, alreadyChosen));
         var inflight = new InflightSlot(value, _now);
-        if (_configs!.At(slot).IsVoter(Id)) inflight.AcceptedBy.Add(Id);
+        if (_configs!.At(slot).IsVoter(Id)) RecordOwnAccept(inflight);
         leader.Inflight[slot] = inflight;
         TryChoose(slot, inflight);
     }
@@ -106,7 +107,7 @@ public sealed partial class Replica
                 int size = slot.Value.SizeBytes;
                 if (chunk is not null && chunkBytes + size > _options.MessageValueBytesMax)
                 {
-                    Send(new Accept(Id, peer, leader.Ballot, chunk, leader.TenureStart, _chosenPrefix));
+                    SendAccept(new Accept(Id, peer, leader.Ballot, chunk, leader.TenureStart, _chosenPrefix));
                     chunk = null;
                 }
                 if (chunk is null) chunkBytes = 0;
@@ -114,11 +115,11 @@ public sealed partial class Replica
                 chunkBytes += size;
                 if (chunk.Count == _options.AcceptSlotsPerMessageMax)
                 {
-                    Send(new Accept(Id, peer, leader.Ballot, chunk, leader.TenureStart, _chosenPrefix));
+                    SendAccept(new Accept(Id, peer, leader.Ballot, chunk, leader.TenureStart, _chosenPrefix));
                     chunk = null;
                 }
             }
-            if (chunk is not null) Send(new Accept(Id, peer, leader.Ballot, chunk, leader.TenureStart, _chosenPrefix));
+            if (chunk is not null) SendAccept(new Accept(Id, peer, leader.Ballot, chunk, leader.TenureStart, _chosenPrefix));
         }
     }
 

@@ -47,6 +47,7 @@ public sealed partial class Replica
     private Snapshot? _outSnapshot;
     private Snapshot? _outSnapshotToApply;
     private List<PaxosMessage>? _outMessages;
+    private List<PaxosMessage>? _outEarlyMessages; // may leave before the Ready's writes are durable (§10)
     private List<ReadState>? _outReadsReady;
     private List<long>? _outReadsFailed;
     private List<Command>? _outAbandoned;
@@ -80,6 +81,7 @@ public sealed partial class Replica
         if (_appliedUpTo > _chosenPrefix)
             throw new ArgumentException($"The state machine applied up to {_appliedUpTo} but only {_chosenPrefix} slots are known chosen.", nameof(appliedUpTo));
         _persistedHardState = new HardState(_promised, _chosenPrefix);
+        _durablePromised = _promised; // read back from storage: durable
         _role = ReplicaRole.Follower;
         // A restarted replica may have promised leases it no longer remembers: it waits a full election timeout
         // before promising anyone (PAXOS.md §5).
@@ -175,7 +177,8 @@ public sealed partial class Replica
 
     /// <summary>
     /// Collects everything produced since the last call. The host must persist, then send, then apply, exactly in
-    /// the order documented on <see cref="Ready"/>, and handle Readies one after another.
+    /// the order documented on <see cref="Ready"/> (only its early messages may go before its writes are durable),
+    /// handle Readies one after another, and report each write with <see cref="Persisted"/>.
     /// </summary>
     public Ready TakeReady()
     {
@@ -191,15 +194,20 @@ public sealed partial class Replica
         }
         if (_leader is not null) CollectReadyReads();
         bool hardStateChanged = hardState != _persistedHardState;
-        if (!hardStateChanged && _outEntries is null && _outSnapshot is null && _outMessages is null && chosen is null
-            && _outSnapshotToApply is null && _outReadsReady is null && _outReadsFailed is null && _outAbandoned is null)
+        if (!hardStateChanged && _outEntries is null && _outSnapshot is null && _outMessages is null && _outEarlyMessages is null
+            && chosen is null && _outSnapshotToApply is null && _outReadsReady is null && _outReadsFailed is null && _outAbandoned is null)
             return Ready.Empty;
+        long sequence = ++_readySequence;
+        if (hardStateChanged && hardState.Promised != _persistedHardState.Promised) _promiseWrite = (sequence, hardState.Promised);
+        int earlyCount = _outEarlyMessages?.Count ?? 0;
         var ready = new Ready
         {
+            Sequence = sequence,
             HardState = hardStateChanged ? hardState : null,
             Snapshot = _outSnapshot,
             Entries = (IReadOnlyList<LogEntry>?)_outEntries ?? [],
-            Messages = (IReadOnlyList<PaxosMessage>?)_outMessages ?? [],
+            Messages = JoinMessages(_outEarlyMessages, _outMessages),
+            EarlyMessageCount = earlyCount,
             SnapshotToApply = _outSnapshotToApply,
             Chosen = (IReadOnlyList<ChosenEntry>?)chosen ?? [],
             ReadsReady = (IReadOnlyList<ReadState>?)_outReadsReady ?? [],
@@ -211,10 +219,19 @@ public sealed partial class Replica
         _outSnapshot = null;
         _outSnapshotToApply = null;
         _outMessages = null;
+        _outEarlyMessages = null;
         _outReadsReady = null;
         _outReadsFailed = null;
         _outAbandoned = null;
         return ready;
+    }
+
+    /// <summary>The early messages first (they may leave before the writes), then the others.</summary>
+    private static IReadOnlyList<PaxosMessage> JoinMessages(List<PaxosMessage>? early, List<PaxosMessage>? late)
+    {
+        if (early is null) return (IReadOnlyList<PaxosMessage>?)late ?? [];
+        if (late is not null) early.AddRange(late);
+        return early;
     }
 
     private void Send(PaxosMessage message) => (_outMessages ??= []).Add(message);

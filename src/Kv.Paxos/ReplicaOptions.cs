@@ -69,6 +69,14 @@ public sealed record ReplicaOptions
     /// </summary>
     public int QuiesceAfterTicks { get; init; }
 
+    /// <summary>
+    /// Whether a leader's Accepts may leave before its own write of the same slots is durable (the Ready's early
+    /// messages), in parallel with that write; the leader then counts its own acceptance only once the host reports
+    /// the write with <see cref="Replica.Persisted"/> (PAXOS.md §10). Off: every message waits for the write, and the
+    /// leader counts itself at once. Either way a host must call <see cref="Replica.Persisted"/> after each write.
+    /// </summary>
+    public bool LeaderAcceptsBeforeDurable { get; init; } = true;
+
     /// <summary>Deliberate protocol bugs, for proving that the checkers catch them. Never set outside tests.</summary>
     internal ProtocolMutation Mutation { get; init; } = ProtocolMutation.None;
 
@@ -101,4 +109,6 @@ internal enum ProtocolMutation
     LeaseWithoutDriftBound,
     /// <summary>A quiescing leader keeps its lease, so it outlives the quiet spell its host did not tick through.</summary>
     QuiesceKeepsLease,
+    /// <summary>The leader sends its Accepts before its own write is durable but counts its own acceptance at once.</summary>
+    LeaderCountsSelfBeforeDurable,
 }

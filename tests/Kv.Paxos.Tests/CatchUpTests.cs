@@ -22,6 +22,29 @@ public class CatchUpTests
     }
 
     [Fact]
+    public void NonLeader_AnswersADuplicatedCatchUpAck_Once()
+    {
+        // Each duplicated ack used to start one more send-ack loop with the asker, and the loops multiplied into a
+        // storm (simulator seed 17 under the lease-attack profile).
+        var c = new TestCluster(3, id => new ReplicaOptions { ReplicaId = id, CatchUpSlotsPerMessageMax = 2, BatchCommandsMax = 1 });
+        var leader = c.ElectLeader();
+        for (int i = 1; i <= 10; i++) leader.Propose(TestCluster.Cmd(1, i));
+        c.Run(5);
+        var server = c.Replicas.Values.First(r => !r.IsLeader);
+        int asker = c.Up.First(id => id != leader.Id && id != server.Id);
+        c.Network.Clear();
+        server.Step(new CatchUpRequest(asker, server.Id, server.Promised, 0));
+        Assert.Single(server.TakeReady().Messages.OfType<ChosenValues>());
+        var ack = new CatchUpAck(asker, server.Id, server.Promised, 2);
+        server.Step(ack);
+        Assert.Equal(2, Assert.Single(server.TakeReady().Messages.OfType<ChosenValues>()).Slots[0].Slot);
+        server.Step(ack); // the duplicate: no progress since the last ack, so no second loop
+        Assert.Empty(server.TakeReady().Messages.OfType<ChosenValues>());
+        server.Step(ack with { ChosenPrefix = 4 });
+        Assert.Equal(4, Assert.Single(server.TakeReady().Messages.OfType<ChosenValues>()).Slots[0].Slot);
+    }
+
+    [Fact]
     public void ReplicaBehindTheCompactedLog_InstallsASnapshot_AndThenFollows()
     {
         var c = new TestCluster(3);

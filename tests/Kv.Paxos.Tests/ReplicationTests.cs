@@ -108,8 +108,12 @@ public class ReplicationTests
         for (int i = 1; i <= 5; i++) leader.Propose(TestCluster.Cmd(1, i));
         c.Pump(leader.Id);
         Assert.Equal(5, c.Commands(leader.Id).Count);
-        var ready = c.Readies[leader.Id][^1];
-        Assert.NotEmpty(ready.Entries); // persisted in the same Ready that applies them: the host writes first
+        // Applied only from the Ready after the one that writes them: the lone voter counts its own acceptance once
+        // the host reports that write durable (PAXOS.md §10).
+        var readies = c.Readies[leader.Id];
+        int written = readies.FindIndex(r => r.Entries.Any(e => e.Value.Commands.Count > 0));
+        int applied = readies.FindIndex(r => r.Chosen.Any(e => e.Value.Commands.Count > 0));
+        Assert.True(written >= 0 && applied == written + 1, $"written in Ready {written}, applied in {applied}");
         leader.RequestRead(1);
         c.Pump(leader.Id);
         Assert.Contains(c.ReadsReady[leader.Id], r => r.ReadId == 1);

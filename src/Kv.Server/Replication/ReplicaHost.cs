@@ -255,18 +255,21 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     private async Task RunAsync(CancellationToken ct)
     {
         var touched = new HashSet<HostedRange>();
+        var reported = new HashSet<HostedRange>(); // leaders told their write is durable: they may have chosen slots
         var reader = _events.Reader;
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["node_id"] = _nodeId });
         try
         {
-            while (await reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            while (reported.Count > 0 || await reader.WaitToReadAsync(ct).ConfigureAwait(false))
             {
                 touched.Clear();
+                touched.UnionWith(reported);
+                reported.Clear();
                 int taken = 0;
                 while (taken++ < 10_000 && reader.TryRead(out var e)) Handle(e, touched);
                 // A request or message may have woken a range: the ticker must tick every period again.
                 if (_allQuiescent && touched.Any(r => !r.Core.IsQuiescent)) _allQuiescent = false;
-                await HandleReadiesAsync(touched).ConfigureAwait(false);
+                await HandleReadiesAsync(touched, reported).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -414,7 +417,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         touched.Add(r);
     }
 
-    private async Task HandleReadiesAsync(HashSet<HostedRange> touched)
+    private async Task HandleReadiesAsync(HashSet<HostedRange> touched, HashSet<HostedRange> reported)
     {
         var readies = new List<(HostedRange Range, Ready Ready)>();
         foreach (var r in touched)
@@ -425,6 +428,10 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             _metrics?.ObserveReady(r.RangeId, r.Core, ready);
         }
         if (readies.Count == 0) return;
+        // A leader's Accepts leave now, in parallel with its own write of them (PAXOS.md §10). The previous round's
+        // write has returned, so only this round's writes are pending: the Readies stay in order.
+        foreach (var (range, ready) in readies)
+            for (int i = 0; i < ready.EarlyMessageCount; i++) _sender.Send((ulong)ready.Messages[i].To, range.RangeId, ready.Messages[i]);
         if (readies.Exists(x => x.Ready.MustSync))
         {
             await _committer.CommitAsync(readies, (batch, all) =>
@@ -433,11 +440,14 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
                     if (ready.MustSync) _paxosState.AddToBatch(batch, checked((long)range.RangeId), ready);
             }).ConfigureAwait(false);
         }
-        // Durable: now the replies may leave and the chosen commands may be applied.
+        // Durable: report it (a leader may now count its own acceptance and choose slots: it is taken again next
+        // round), then the replies may leave and the chosen commands may be applied.
         var work = new List<(HostedRange Range, IReadOnlyList<ChosenEntry> Entries)>();
         foreach (var (range, ready) in readies)
         {
-            foreach (var m in ready.Messages) _sender.Send((ulong)m.To, range.RangeId, m);
+            range.Core.Persisted(ready.Sequence);
+            if (ready.MustSync && range.Core.IsLeader) reported.Add(range);
+            for (int i = ready.EarlyMessageCount; i < ready.Messages.Count; i++) _sender.Send((ulong)ready.Messages[i].To, range.RangeId, ready.Messages[i]);
             if (ready.SnapshotToApply is { } snapshot) BeginInstall(range, snapshot);
             if (range.Restore is not null)
             {

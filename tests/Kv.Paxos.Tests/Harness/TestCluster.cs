@@ -44,18 +44,25 @@ internal sealed class TestCluster
 
     public Replica? Leader => Up.Select(id => Replicas[id]).Where(r => r.IsLeader).MaxBy(r => r.LeaderBallot);
 
-    /// <summary>Takes and handles every pending Ready of <paramref name="id"/>.</summary>
+    /// <summary>
+    /// Takes and handles every pending Ready of <paramref name="id"/>: write, report durable, send, apply; again while
+    /// the report produces more (a leader counting its own durable acceptance).
+    /// </summary>
     public void Pump(int id)
     {
         if (Down.Contains(id)) return;
-        var ready = Replicas[id].TakeReady();
-        if (ready.IsEmpty) return;
-        Readies[id].Add(ready);
-        _disks[id].Write(ready);
-        Network.AddRange(ready.Messages);
-        if (ready.SnapshotToApply is { } s) Applied[id].RemoveAll(e => e.Slot < s.Index);
-        Applied[id].AddRange(ready.Chosen);
-        ReadsReady[id].AddRange(ready.ReadsReady);
+        while (true)
+        {
+            var ready = Replicas[id].TakeReady();
+            if (ready.IsEmpty) return;
+            Readies[id].Add(ready);
+            _disks[id].Write(ready);
+            Replicas[id].Persisted(ready.Sequence);
+            Network.AddRange(ready.Messages);
+            if (ready.SnapshotToApply is { } s) Applied[id].RemoveAll(e => e.Slot < s.Index);
+            Applied[id].AddRange(ready.Chosen);
+            ReadsReady[id].AddRange(ready.ReadsReady);
+        }
     }
 
     public void PumpAll()

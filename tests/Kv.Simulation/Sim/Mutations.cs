@@ -10,7 +10,8 @@ namespace Kv.Simulation.Sim;
 public static class Mutations
 {
     public static readonly string[] Names =
-        ["none", "propose-own-value", "lease-without-drift", "lease-attack", "ack-before-durable", "quiesce-keeps-lease", "quiesce-attack"];
+        ["none", "propose-own-value", "lease-without-drift", "lease-attack", "ack-before-durable", "quiesce-keeps-lease", "quiesce-attack",
+         "leader-counts-self-before-durable", "early-accept-attack"];
 
     public static Func<SimulationProfile, SimulationProfile>? Apply(string name) => name switch
     {
@@ -26,8 +27,36 @@ public static class Mutations
         "quiesce-keeps-lease" => p => QuiesceAttack(p) with { ProtocolMutation = ProtocolMutation.QuiesceKeepsLease },
         "quiesce-attack" => QuiesceAttack,
         // Replies before the writes are synced; crashes then forget promises and accepts.
-        "ack-before-durable" => p => p with { HostMutation = HostMutation.AckBeforeDurable, CrashEveryUs = 20_000, FsyncMaxUs = 5_000 },
+        // (Without early Accepts: this host reports writes out of order, which only the old rule tolerates.)
+        "ack-before-durable" => p => p with { HostMutation = HostMutation.AckBeforeDurable, CrashEveryUs = 20_000, FsyncMaxUs = 5_000, LeaderAcceptsBeforeDurable = false },
+        // The leader's Accepts leave before its own write, yet it counts its own acceptance at once: a slot is
+        // declared chosen (and applied by a follower) on one durable acceptance; the leader crashes before its write.
+        "leader-counts-self-before-durable" => p => EarlyAcceptAttack(p) with { ProtocolMutation = ProtocolMutation.LeaderCountsSelfBeforeDurable },
+        "early-accept-attack" => EarlyAcceptAttack,
         _ => throw new ArgumentException($"unknown mutation '{name}'", nameof(name)),
+    };
+
+    /// <summary>
+    /// Early Accepts with slow leader writes and frequent crashes: followers answer (and learn chosen slots) while the
+    /// leader's own write of the same slots is still pending, and a crash often loses it.
+    /// </summary>
+    private static SimulationProfile EarlyAcceptAttack(SimulationProfile p) => p with
+    {
+        LeaderAcceptsBeforeDurable = true,
+        Replicas = 3,
+        CrashEveryUs = 30_000,
+        CrashesTargetLeader = true,
+        RestartAfterMaxUs = 20_000,
+        FsyncMinUs = 300,
+        FsyncMaxUs = 2_000,
+        DelayMinUs = 50,
+        DelayMaxUs = 300,
+        LossRate = 0.05,
+        PartitionEveryUs = 20_000,
+        // Steady writes: every new slot's Accept carries the leader's latest chosen prefix to the followers.
+        Clients = 6,
+        WriteRate = 0.8,
+        ClientThinkMaxUs = 500,
     };
 
     /// <summary>The lease attack with idle spells long enough for the group to quiesce between bursts of requests.</summary>

@@ -28,6 +28,8 @@ public sealed record SimulationProfile
     /// <summary>Mean time between crashes; 0 for none.</summary>
     public long CrashEveryUs { get; init; }
     public long RestartAfterMaxUs { get; init; } = 100_000;
+    /// <summary>Every crash takes down the current leader, if there is one (the setup for lost leader writes).</summary>
+    public bool CrashesTargetLeader { get; init; }
     public double ClockDriftBound { get; init; } = 0.1;
     /// <summary>How far actual drift goes; above the bound only to show the lease needs it.</summary>
     public double ActualDrift { get; init; } = 0.1;
@@ -56,6 +58,8 @@ public sealed record SimulationProfile
     public long ClientThinkMaxUs { get; init; } = 3_000;
     public long FaultPhaseUs { get; init; } = 600_000;
     public long LivenessBoundUs { get; init; } = 2_000_000;
+    /// <summary>Leaders send their Accepts before their own write of them is durable (PAXOS.md §10).</summary>
+    public bool LeaderAcceptsBeforeDurable { get; init; } = true;
     internal Kv.Paxos.ProtocolMutation ProtocolMutation { get; init; }
     public HostMutation HostMutation { get; init; }
 
@@ -81,6 +85,8 @@ public sealed record SimulationProfile
             MessageValueBytesMax = Pick(100, 1_000, 8 << 20),
             FsyncMaxUs = Pick(100L, 500L, 2_000L),
             QuiesceAfterTicks = Pick(0, 0, 4, 8),
+            // Drawn last, so that the draws above (and the profiles of the regression seeds) stay as they were.
+            LeaderAcceptsBeforeDurable = r.NextDouble() < 0.8,
         };
     }
 }

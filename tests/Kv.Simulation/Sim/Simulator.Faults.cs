@@ -71,6 +71,7 @@ public sealed partial class Simulator
         if (up.Count > 0)
         {
             var victim = up[_rng.Next(up.Count)];
+            if (_p.CrashesTargetLeader && up.FirstOrDefault(n => n.Replica!.IsLeader) is { } leader) victim = leader;
             Crash(victim);
             At(_now + _rng.NextInt64(1_000, _p.RestartAfterMaxUs), () => { if (!victim.IsUp && !_healed && victim.Member) StartNode(victim); });
         }

@@ -18,6 +18,7 @@ public sealed partial class Simulator
         AcceptSlotsPerMessageMax = Math.Max(1, _p.InflightSlotsMax / 2),
         CatchUpSlotsPerMessageMax = 16,
         QuiesceAfterTicks = _p.QuiesceAfterTicks,
+        LeaderAcceptsBeforeDurable = _p.LeaderAcceptsBeforeDurable,
         Mutation = _p.ProtocolMutation,
     };
 
@@ -80,22 +81,39 @@ public sealed partial class Simulator
         if (_trace is not null) Trace($"n{node.Id} LEADER ballot={node.Replica!.LeaderBallot} chosen={node.Replica.ChosenPrefix}");
     }
 
-    /// <summary>Takes the replica's output and handles it in order: persist (synced), then send, then apply.</summary>
+    /// <summary>
+    /// Takes the replica's output and handles it in order: the early messages (a leader's Accepts) at once, even while
+    /// earlier Readies are still being written; then, Ready after Ready, persist (synced), report it durable, send the
+    /// rest, apply.
+    /// </summary>
     private void Pump(SimNode node)
     {
         var ready = node.Replica!.TakeReady();
-        if (ready.IsEmpty) return;
-        node.PendingReadies.Enqueue(ready);
+        if (!ready.IsEmpty)
+        {
+            for (int i = 0; i < ready.EarlyMessageCount; i++)
+            {
+                // Only a leader's proposals at its own ballot, durably promised, may overtake the write (PAXOS.md §10):
+                // anything else states durable state, and an undurable ballot could be reused after a crash.
+                if (ready.Messages[i] is not Accept accept || accept.Ballot.ReplicaId != node.Id || accept.Ballot > node.Disk.HardState.Promised)
+                    _agreement.Violations.Add($"EARLY: n{node.Id} may send {MessageFormat.Describe(ready.Messages[i])} before its write");
+                SendPeer(ready.Messages[i]);
+            }
+            _faults.EarlyMessages += ready.EarlyMessageCount;
+            node.PendingReadies.Enqueue(ready);
+        }
         ProcessReadies(node);
     }
 
     private void ProcessReadies(SimNode node)
     {
+        bool reported = false;
         while (!node.SyncInFlight && node.PendingReadies.TryDequeue(out var ready))
         {
             if (!ready.MustSync)
             {
-                Complete(node, ready);
+                Durable(node, ready);
+                reported = true;
                 continue;
             }
             int incarnation = node.Incarnation;
@@ -104,7 +122,13 @@ public sealed partial class Simulator
             {
                 // The planted bug: reply first, write later. A crash in between forgets promises and accepts.
                 Complete(node, ready);
-                At(syncDone, () => { if (node.Incarnation == incarnation) node.Disk.Write(ready); });
+                At(syncDone, () =>
+                {
+                    if (node.Incarnation != incarnation) return;
+                    node.Disk.Write(ready);
+                    node.Replica!.Persisted(ready.Sequence);
+                    Pump(node);
+                });
                 continue;
             }
             node.SyncInFlight = true;
@@ -113,11 +137,20 @@ public sealed partial class Simulator
                 if (node.Incarnation != incarnation) return; // crashed before the sync returned: the writes are lost
                 node.Disk.Write(ready);
                 node.SyncInFlight = false;
-                Complete(node, ready);
-                ProcessReadies(node);
+                Durable(node, ready);
+                Pump(node); // what the report produced, then the Readies queued meanwhile
             });
-            return;
+            break;
         }
+        // A durable write may let the leader count its own acceptance and choose slots: take what that produced.
+        if (reported) Pump(node);
+    }
+
+    /// <summary>The Ready's writes are durable (or it had none): report it, then send the rest and apply.</summary>
+    private void Durable(SimNode node, Ready ready)
+    {
+        node.Replica!.Persisted(ready.Sequence);
+        Complete(node, ready);
     }
 
     private void Complete(SimNode node, Ready ready)
@@ -125,7 +158,7 @@ public sealed partial class Simulator
         var r = node.Replica!;
         foreach (var e in ready.Entries)
             _agreement.OnAcceptance(node.Id, e.Slot, e.Ballot, e.Value);
-        foreach (var m in ready.Messages) SendPeer(m);
+        for (int i = ready.EarlyMessageCount; i < ready.Messages.Count; i++) SendPeer(ready.Messages[i]); // the early ones left at Pump
         if (ready.SnapshotToApply is { } snapshot)
         {
             node.StateMachine.Restore(snapshot.Data);

@@ -89,7 +89,7 @@ public sealed partial class Simulator
         }
         _faults.Operations = _history.Count;
         _faults.ChosenSlots = _agreement.ChosenSlots;
-        return new SimulationResult(_seed, violations, _faults, _trace?.ToString(), _now);
+        return new SimulationResult(_seed, violations, _faults, _trace?.ToString(), _now, _history);
     }
 
     internal string? TraceText => _trace?.ToString();
@@ -124,6 +124,8 @@ public sealed class FaultCounts
     public long LinearizabilityUnknown;
     public long Quiesced;
     public long WokenByLiveness;
+    /// <summary>Messages sent before the write of their Ready was durable (a leader's early Accepts).</summary>
+    public long EarlyMessages;
 
     public void Add(FaultCounts o)
     {
@@ -131,17 +133,18 @@ public sealed class FaultCounts
         Partitions += o.Partitions; Crashes += o.Crashes; MembershipChanges += o.MembershipChanges;
         SnapshotsInstalled += o.SnapshotsInstalled; LeaderChanges += o.LeaderChanges; Operations += o.Operations;
         ChosenSlots += o.ChosenSlots; LinearizabilityUnknown += o.LinearizabilityUnknown;
-        Quiesced += o.Quiesced; WokenByLiveness += o.WokenByLiveness;
+        Quiesced += o.Quiesced; WokenByLiveness += o.WokenByLiveness; EarlyMessages += o.EarlyMessages;
     }
 
     public override string ToString() =>
         $"msgs={MessagesSent} lost={MessagesLost} dup={MessagesDuplicated} partitions={Partitions} crashes={Crashes} " +
         $"membership={MembershipChanges} snapshots={SnapshotsInstalled} leader_changes={LeaderChanges} ops={Operations} chosen_slots={ChosenSlots} " +
-        $"quiesced={Quiesced} woken_by_liveness={WokenByLiveness}";
+        $"quiesced={Quiesced} woken_by_liveness={WokenByLiveness} early={EarlyMessages}";
 }
 
 /// <summary>The outcome of one seed.</summary>
-public sealed record SimulationResult(long Seed, IReadOnlyList<string> Violations, FaultCounts Faults, string? Trace, long EndUs)
+public sealed record SimulationResult(long Seed, IReadOnlyList<string> Violations, FaultCounts Faults, string? Trace, long EndUs,
+    IReadOnlyList<KvOperation>? History = null)
 {
     public bool Passed => Violations.Count == 0;
 }
