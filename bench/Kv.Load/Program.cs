@@ -4,6 +4,9 @@
 using Kv.Load;
 using Kv.Load.Ycsb;
 
+if (args is ["costs", ..])
+    return await CostsCommand.RunAsync(args[1..], CancellationToken.None);
+
 LoadOptions options;
 try
 {
