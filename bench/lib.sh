@@ -6,7 +6,7 @@
 #   kv_build src/Kv.Server/Kv.Server.csproj bench/Kv.Load/Kv.Load.csproj    # Release, unless SKIP_BUILD=1
 #   kv_start_cluster "$KV_WORK/cluster"   # sets KV_PIDS (node i at index i-1), KV_ENDPOINTS, KV_PEERS
 #
-# Used by bench/ycsb.sh and bench/run-all.sh. (The older scripts keep their own copies of these steps: they pin
+# Used by bench/ycsb.sh, bench/run-all.sh and bench/snapshots.sh (its port and stop helpers). (The older scripts keep their own copies of these steps: they pin
 # fixed ports and restart single nodes mid-run, which these helpers do not need to.)
 
 KV_SERVER_DLL=${KV_SERVER_DLL:-src/Kv.Server/bin/Release/net10.0/Kv.Server.dll}

@@ -34,18 +34,14 @@ done
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+source bench/lib.sh
 server_dll="src/Kv.Server/bin/Release/net10.0/Kv.Server.dll"
 tool_dll="bench/Kv.SnapshotBench/bin/Release/net10.0/Kv.SnapshotBench.dll"
 work="$(mktemp -d "${TMPDIR:-/tmp}/kv-snapshots.XXXXXX")"
 pids=()
 
 stop_nodes() {
-  local pid
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  done
+  if [ "${#pids[@]}" -gt 0 ]; then kv_stop_pids "${pids[@]}"; fi
   pids=()
 }
 cleanup() {
@@ -68,15 +64,12 @@ if [ "$build" -eq 1 ]; then
   dotnet build -c Release -v q -nologo bench/Kv.SnapshotBench/Kv.SnapshotBench.csproj >>"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
 fi
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    if ! ss -Hltn "sport = :$p" | grep -q . && [[ " ${ports[*]:-} " != *" $p "* ]]; then echo "$p"; return; fi
-  done
-}
 ports=()
-for i in 1 2 3; do ports+=("$(free_port)"); done
+for i in 1 2 3; do
+  p=$(kv_free_port)
+  while [[ " ${ports[*]:-} " == *" $p "* ]]; do p=$(kv_free_port); done # kv_free_port ran in a subshell: it cannot remember
+  ports+=("$p")
+done
 url() { echo "http://127.0.0.1:${ports[$(($1 - 1))]}"; }
 peers="1=$(url 1),2=$(url 2),3=$(url 3)"
 endpoints="$(url 1),$(url 2),$(url 3)"
