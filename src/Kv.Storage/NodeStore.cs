@@ -19,6 +19,7 @@ public sealed class NodeStore : IDisposable
         Data = db.GetColumnFamily(ColumnFamilyNames.Data);
         Meta = db.GetColumnFamily(ColumnFamilyNames.Meta);
         SyncWrite = new WriteOptions().SetSync(true);
+        UnsyncedWrite = new WriteOptions().SetSync(false);
     }
 
     /// <summary>The directory of the database.</summary>
@@ -38,6 +39,18 @@ public sealed class NodeStore : IDisposable
 
     /// <summary>Write options that fsync the WAL before returning.</summary>
     public WriteOptions SyncWrite { get; }
+
+    /// <summary>
+    /// Write options that return once the write is in the WAL file and the memtables, before any fsync: the write is
+    /// visible but not durable until a later <see cref="SyncWal"/>.
+    /// </summary>
+    public WriteOptions UnsyncedWrite { get; }
+
+    /// <summary>
+    /// Makes every write that returned before this call durable (fsyncs the WAL). Writes may run concurrently with
+    /// it; those that return after it started are not covered.
+    /// </summary>
+    public void SyncWal() => Native.Instance.rocksdb_flush_wal(Db.Handle, 1);
 
     /// <summary>Read options that verify block checksums.</summary>
     public ReadOptions VerifiedReads => _verifiedReads;

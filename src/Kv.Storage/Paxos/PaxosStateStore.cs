@@ -35,13 +35,13 @@ public sealed class PaxosStateStore
     /// <summary>
     /// Makes the durable part of <paramref name="ready"/> durable through the group committer: the returned task
     /// completes once the synced write that carries it has returned, and fails if that write failed. A Ready
-    /// with nothing to persist completes at once.
+    /// with nothing to write completes at once; one that need not be synced is synced anyway (harmless).
     /// </summary>
     public Task PersistAsync(long groupId, Ready ready, CancellationToken cancellationToken = default)
     {
         if (_committer is null)
             throw new InvalidOperationException("This PaxosStateStore was created without a GroupCommitter.");
-        if (!ready.MustSync) return Task.CompletedTask;
+        if (!ready.MustWrite) return Task.CompletedTask;
         var encoded = EncodedReady.Encode(groupId, ready);
         return _committer.CommitAsync(
             (encoded, _store.Paxos),
