@@ -6,7 +6,9 @@ namespace Kv.Paxos;
 /// <item>it MAY send the first <see cref="EarlyMessageCount"/> of <see cref="Messages"/> at once (a leader's
 /// Accepts: they do not depend on any write of this replica that is not yet reported durable, PAXOS.md §10);</item>
 /// <item>make <see cref="HardState"/>, <see cref="Snapshot"/> and <see cref="Entries"/> durable (one atomic, synced
-/// write), then report it with <see cref="Replica.Persisted"/>(<see cref="Sequence"/>);</item>
+/// write) — or, when <see cref="MustSync"/> is false, write <see cref="HardState"/> without waiting for a sync, in
+/// order before this replica's later writes (PAXOS.md §11) — then report it with
+/// <see cref="Replica.Persisted"/>(<see cref="Sequence"/>);</item>
 /// <item>only then send the rest of <see cref="Messages"/> (a reply may depend on a promise or an accept being durable);</item>
 /// <item>install <see cref="SnapshotToApply"/>, then apply <see cref="Chosen"/> in order;</item>
 /// <item>then answer <see cref="ReadsReady"/> from the state machine, and fail <see cref="ReadsFailed"/> and
@@ -23,6 +25,12 @@ public sealed class Ready
 
     /// <summary>New registers to persist, if they changed.</summary>
     public HardState? HardState { get; init; }
+
+    /// <summary>
+    /// Whether <see cref="HardState"/> raises the promise, which must be durable before any reply. A HardState that
+    /// only advances the chosen prefix need not be synced: it is knowledge, not a vote (PAXOS.md §11).
+    /// </summary>
+    public bool HardStateMustSync { get; init; }
 
     /// <summary>A snapshot to persist; the log below its index is to be deleted.</summary>
     public Snapshot? Snapshot { get; init; }
@@ -63,11 +71,14 @@ public sealed class Ready
     /// <summary>Queued proposals dropped because leadership was lost; their outcome is "not proposed".</summary>
     public IReadOnlyList<Command> AbandonedProposals { get; init; } = [];
 
-    /// <summary>Whether anything must be written durably before the messages are sent.</summary>
-    public bool MustSync => HardState is not null || Snapshot is not null || Entries.Count > 0;
+    /// <summary>Whether anything must be written durably before the late messages are sent and the chosen applied.</summary>
+    public bool MustSync => HardStateMustSync || Snapshot is not null || Entries.Count > 0;
+
+    /// <summary>Whether anything must be written at all (synced when <see cref="MustSync"/>, otherwise in order only).</summary>
+    public bool MustWrite => MustSync || HardState is not null;
 
     /// <summary>Whether there is nothing to do.</summary>
-    public bool IsEmpty => !MustSync && Messages.Count == 0 && SnapshotToApply is null && Chosen.Count == 0
+    public bool IsEmpty => !MustWrite && Messages.Count == 0 && SnapshotToApply is null && Chosen.Count == 0
         && ReadsReady.Count == 0 && ReadsFailed.Count == 0 && AbandonedProposals.Count == 0;
 }
 

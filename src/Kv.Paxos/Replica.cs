@@ -198,12 +198,14 @@ public sealed partial class Replica
             && chosen is null && _outSnapshotToApply is null && _outReadsReady is null && _outReadsFailed is null && _outAbandoned is null)
             return Ready.Empty;
         long sequence = ++_readySequence;
-        if (hardStateChanged && hardState.Promised != _persistedHardState.Promised) _promiseWrite = (sequence, hardState.Promised);
+        bool promiseChanged = hardState.Promised != _persistedHardState.Promised;
+        if (promiseChanged) _promiseWrite = (sequence, hardState.Promised);
         int earlyCount = _outEarlyMessages?.Count ?? 0;
         var ready = new Ready
         {
             Sequence = sequence,
             HardState = hardStateChanged ? hardState : null,
+            HardStateMustSync = promiseChanged && _options.Mutation != ProtocolMutation.PromiseWithoutSync,
             Snapshot = _outSnapshot,
             Entries = (IReadOnlyList<LogEntry>?)_outEntries ?? [],
             Messages = JoinMessages(_outEarlyMessages, _outMessages),

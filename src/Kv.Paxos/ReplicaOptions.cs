@@ -111,4 +111,6 @@ internal enum ProtocolMutation
     QuiesceKeepsLease,
     /// <summary>The leader sends its Accepts before its own write is durable but counts its own acceptance at once.</summary>
     LeaderCountsSelfBeforeDurable,
+    /// <summary>A raised promise is classed like a chosen-prefix advance: written without a sync before the Promise leaves.</summary>
+    PromiseWithoutSync,
 }

@@ -20,6 +20,26 @@ public class ReadyContractTests
     }
 
     [Fact]
+    public void ChosenPrefixAdvance_NeedsAWriteButNoSync_AndAPromiseAlwaysSyncs()
+    {
+        var c = new TestCluster(3);
+        var leader = c.ElectLeader();
+        c.Run(3);
+        Assert.Contains(c.Readies[leader.Id], r => r.HardState is not null && r.HardStateMustSync && r.MustSync); // its own promise
+        int before = c.Readies[leader.Id].Count;
+        leader.Propose(TestCluster.Cmd(1, 1));
+        c.Run(3);
+        Assert.Single(c.Commands(leader.Id));
+        // The Ready that applied the command: the chosen prefix advanced, nothing else to write.
+        var applying = c.Readies[leader.Id].Skip(before).Single(r => r.Chosen.Count > 0);
+        Assert.NotNull(applying.HardState);
+        Assert.False(applying.HardStateMustSync);
+        Assert.True(applying.MustWrite);
+        Assert.False(applying.MustSync);
+        Assert.Empty(applying.Entries);
+    }
+
+    [Fact]
     public void Accept_IsPersistedInTheReadyThatCarriesAccepted()
     {
         var c = new TestCluster(3);

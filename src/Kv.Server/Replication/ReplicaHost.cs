@@ -437,8 +437,18 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             await _committer.CommitAsync(readies, (batch, all) =>
             {
                 foreach (var (range, ready) in all)
-                    if (ready.MustSync) _paxosState.AddToBatch(batch, checked((long)range.RangeId), ready);
+                    if (ready.MustWrite) _paxosState.AddToBatch(batch, checked((long)range.RangeId), ready);
             }).ConfigureAwait(false);
+        }
+        else if (readies.Exists(x => x.Ready.MustWrite))
+        {
+            // Only chosen-prefix advances: written in order before this round's applies, but not waited on
+            // (PAXOS.md §11). The WAL keeps a prefix across a crash, so an applied command never outlives the
+            // chosen mark that covers it.
+            using var batch = new WriteBatch();
+            foreach (var (range, ready) in readies)
+                if (ready.MustWrite) _paxosState.AddToBatch(batch, checked((long)range.RangeId), ready);
+            _store.Db.Write(batch, _store.UnsyncedWrite);
         }
         // Durable: report it (a leader may now count its own acceptance and choose slots: it is taken again next
         // round), then the replies may leave and the chosen commands may be applied.

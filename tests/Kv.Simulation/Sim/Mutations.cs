@@ -11,7 +11,7 @@ public static class Mutations
 {
     public static readonly string[] Names =
         ["none", "propose-own-value", "lease-without-drift", "lease-attack", "ack-before-durable", "quiesce-keeps-lease", "quiesce-attack",
-         "leader-counts-self-before-durable", "early-accept-attack"];
+         "leader-counts-self-before-durable", "early-accept-attack", "promise-without-sync"];
 
     public static Func<SimulationProfile, SimulationProfile>? Apply(string name) => name switch
     {
@@ -33,6 +33,10 @@ public static class Mutations
         // declared chosen (and applied by a follower) on one durable acceptance; the leader crashes before its write.
         "leader-counts-self-before-durable" => p => EarlyAcceptAttack(p) with { ProtocolMutation = ProtocolMutation.LeaderCountsSelfBeforeDurable },
         "early-accept-attack" => EarlyAcceptAttack,
+        // A raised promise is written without a sync, like a chosen-prefix advance: its Promise leaves before it is
+        // durable, a crash loses it, and the restarted acceptor accepts at a lower ballot it had promised to refuse.
+        // (Early Accepts off: with them on, the simulator's EARLY check flags the undurable promise first.)
+        "promise-without-sync" => p => p with { ProtocolMutation = ProtocolMutation.PromiseWithoutSync, CrashEveryUs = 20_000, FsyncMaxUs = 5_000, LeaderAcceptsBeforeDurable = false },
         _ => throw new ArgumentException($"unknown mutation '{name}'", nameof(name)),
     };
 

@@ -112,6 +112,7 @@ public sealed partial class Simulator
         {
             if (!ready.MustSync)
             {
+                if (ready.MustWrite) node.Disk.WriteUnsynced(ready);
                 Durable(node, ready);
                 reported = true;
                 continue;
@@ -208,6 +209,7 @@ public sealed partial class Simulator
         _faults.Crashes++;
         if (_trace is not null) Trace($"n{node.Id} CRASH");
         node.Replica = null;
+        node.Disk.Crash(_rng.Next(node.Disk.UnsyncedCount + 1));
         node.Incarnation++;
         node.PendingReadies.Clear();
         node.SyncInFlight = false;

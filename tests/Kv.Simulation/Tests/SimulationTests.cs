@@ -72,6 +72,8 @@ public class SimulationTests(ITestOutputHelper output)
     // A follower applies a value the leader declared chosen on its own undurable acceptance; the leader's crash loses
     // that acceptance and a successor chooses another value at the slot.
     [InlineData("leader-counts-self-before-durable", "AGREEMENT|PREFIX|slot \\d+: applied")]
+    // The Ready's split between synced and unsynced hard state must keep promises synced.
+    [InlineData("promise-without-sync", "AGREEMENT|PREFIX")]
     public void PlantedBug_IsCaughtByTheCheckers(string mutation, string expectedKinds)
     {
         var found = FirstViolation(mutation, maxSeeds: 3_000);
