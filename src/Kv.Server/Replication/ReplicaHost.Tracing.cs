@@ -41,6 +41,7 @@ public sealed partial class ReplicaHost
                 var traces = range.Traces ??= new RangeTraces(range.RangeId, _nodeId);
                 traces.AcceptArrived(accept, traced);
                 _acceptSpansOpen |= traces.HasOpenAccepts;
+                if (traces.IsEmpty) range.Traces = null; // no span opened (nobody listens here)
                 break;
             case Accepted accepted:
                 range.Traces?.Acknowledged(accepted);
