@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Kv.Client;
 using Kv.Server.Peers;
 using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
 using Xunit.Sdk;
 
 namespace Kv.Server.Tests.Telemetry;
@@ -13,7 +14,7 @@ namespace Kv.Server.Tests.Telemetry;
 /// bytes while nobody listens.
 /// </summary>
 [Collection(TracingCollection.Name)]
-public sealed class ReplicaTracingTests(TelemetryClusterFixture fixture)
+public sealed class ReplicaTracingTests(TelemetryClusterFixture fixture, ITestOutputHelper output)
 {
     private const int UserRange = 2;
     private static readonly TimeSpan FollowerSpansWait = TimeSpan.FromSeconds(15);
@@ -29,6 +30,7 @@ public sealed class ReplicaTracingTests(TelemetryClusterFixture fixture)
 
         var put = Assert.Single(recorder.Ended, a => a.DisplayName == "kv.client.Put");
         var proposal = await AssertFollowersAcceptedAsync(recorder, put.TraceId, leader, followers, FollowerSpansWait);
+        WriteTrace(recorder.Trace(put.TraceId));
         // The leader's span tells the round: its own durable acceptance and at least one follower's (a majority of
         // three) come before the slot is chosen; the third may come after the proposal's span ended.
         var events = proposal.Events.ToArray();
@@ -108,6 +110,21 @@ public sealed class ReplicaTracingTests(TelemetryClusterFixture fixture)
             Assert.Equal(true, accept.GetTagItem("kv.accepted"));
         });
         return proposal;
+    }
+
+    /// <summary>The trace as a tree, in the test's output: what a trace viewer would show.</summary>
+    private void WriteTrace(Activity[] trace)
+    {
+        void Write(Activity span, int depth)
+        {
+            var tags = string.Join(" ", span.TagObjects.Where(t => t.Key.StartsWith("kv.", StringComparison.Ordinal)).Select(t => $"{t.Key}={t.Value}"));
+            output.WriteLine($"{new string(' ', 2 * depth)}{span.DisplayName} [{span.Source.Name}] {span.Duration.TotalMilliseconds:0.###} ms {tags} {span.Status}");
+            foreach (var e in span.Events)
+                output.WriteLine($"{new string(' ', 2 * depth + 2)}@{(e.Timestamp - span.StartTimeUtc).TotalMilliseconds:0.###} ms {e.Name} {string.Join(" ", e.Tags.Select(t => $"{t.Key}={t.Value}"))}");
+            foreach (var child in trace.Where(c => c.ParentSpanId == span.SpanId).OrderBy(c => c.StartTimeUtc)) Write(child, depth + 1);
+        }
+        // HttpClient's unrecorded span sits between a client attempt and the server span: show orphans as roots.
+        foreach (var root in trace.Where(s => !trace.Any(p => p.SpanId == s.ParentSpanId)).OrderBy(s => s.StartTimeUtc)) Write(root, 0);
     }
 
     private (int Leader, int[] Followers) Roles()
