@@ -42,6 +42,35 @@ public sealed class ReplicaTracingTests(TelemetryClusterFixture fixture, ITestOu
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task ConcurrentPuts_SharingASlot_EachGetTheFollowersAcceptSpans()
+    {
+        const int puts = 20;
+        using var recorder = new SpanRecorder();
+        using var test = new ActivitySource(SpanRecorder.TestSourceName);
+        var (leader, followers) = Roles();
+        await using var client = new KvClient([Endpoint(leader)]);
+
+        // Each put in its own trace, all at once: the leader batches commands that arrive together into one slot.
+        var traceIds = await Task.WhenAll(Enumerable.Range(0, puts).Select(async i =>
+        {
+            await Task.Yield();
+            using var root = test.StartActivity($"put {i}") ?? throw new InvalidOperationException("the recorder does not listen");
+            await client.PutAsync($"batched-{i}", "v");
+            return root.TraceId;
+        }));
+
+        var slots = new List<int>();
+        foreach (var traceId in traceIds)
+        {
+            await AssertFollowersAcceptedAsync(recorder, traceId, leader, followers, FollowerSpansWait);
+            slots.Add(recorder.Trace(traceId).First(a => a.DisplayName == "paxos.accept").Number("kv.slot"));
+        }
+        output.WriteLine($"{puts} puts in {slots.Distinct().Count()} slots");
+        // Otherwise this test showed nothing beyond the single put's.
+        Assert.True(slots.Distinct().Count() < puts, "no two puts shared a slot: the batching case was not exercised");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task ClientPut_WhenTheTransportDropsTraceContexts_FailsTheFollowerCheck()
     {
         using var recorder = new SpanRecorder();
