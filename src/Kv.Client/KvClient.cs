@@ -340,7 +340,11 @@ public sealed partial class KvClient : IAsyncDisposable
         }
         catch (RetryableAttemptException e)
         {
-            throw e.Error; // retries are off: the attempt's own error
+            throw KvClientTracing.Fail(span, e.Error); // retries are off: the attempt's own error
+        }
+        catch (Exception e) when (KvClientTracing.FailAndRethrow(span, e))
+        {
+            throw;
         }
 
         using var overall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -356,15 +360,19 @@ public sealed partial class KvClient : IAsyncDisposable
         }
         catch (RetryableAttemptException e)
         {
-            throw e.Error; // retries exhausted: the last attempt's error
+            throw KvClientTracing.Fail(span, e.Error); // retries exhausted: the last attempt's error
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested && overall.IsCancellationRequested)
         {
-            throw new KvException(KvErrorCode.DeadlineExceeded,
+            throw KvClientTracing.Fail(span, new KvException(KvErrorCode.DeadlineExceeded,
                 $"{operation} did not complete within the overall deadline of {_options.OverallDeadline.TotalSeconds:0.###} s"
                 + (idempotent ? "." : "; the write may still apply: read the key to learn its outcome.")
                 + " Check that the cluster has a leader, or raise KvClientOptions.OverallDeadline.", e)
-            { WriteMayHaveApplied = !idempotent };
+            { WriteMayHaveApplied = !idempotent });
+        }
+        catch (Exception e) when (KvClientTracing.FailAndRethrow(span, e))
+        {
+            throw;
         }
     }
 
@@ -383,6 +391,7 @@ public sealed partial class KvClient : IAsyncDisposable
         }
         catch (RpcException e)
         {
+            KvClientTracing.Fail(attempt, e);
             await _router.ReportAsync(endpoint, e).ConfigureAwait(false);
             throw classify(e, endpoint);
         }
@@ -390,7 +399,11 @@ public sealed partial class KvClient : IAsyncDisposable
         {
             // The channels throw OperationCanceledException (ThrowOperationCanceledOnCancellation) also when the
             // attempt's deadline passes. Nobody cancelled: it is the per-call timeout, and is handled as one.
-            throw classify(new RpcException(new Status(StatusCode.DeadlineExceeded, "the per-call deadline passed", e)), endpoint);
+            throw classify(KvClientTracing.Fail(attempt, new RpcException(new Status(StatusCode.DeadlineExceeded, "the per-call deadline passed", e))), endpoint);
+        }
+        catch (Exception e) when (KvClientTracing.FailAndRethrow(attempt, e))
+        {
+            throw;
         }
         await _router.ReportAsync(endpoint, null).ConfigureAwait(false);
         return result;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Grpc.Core;
 
 namespace Kv.Client;
 
@@ -24,5 +25,40 @@ public static class KvClientTracing
         var activity = Source.StartActivity("kv.client." + operation + " attempt", ActivityKind.Client);
         activity?.SetTag("server.address", endpoint);
         return activity;
+    }
+
+    /// <summary>
+    /// Marks <paramref name="span"/> failed (status Error) by <paramref name="error"/>: a gRPC status (tags
+    /// <c>rpc.grpc.status_code</c> and <c>error.type</c> = the code's name), a <see cref="KvException"/> (<c>error.type</c> =
+    /// its <see cref="KvErrorCode"/>) or another exception (<c>error.type</c> = its type). Returns the error, for
+    /// <c>throw Fail(span, …)</c>.
+    /// </summary>
+    internal static T Fail<T>(Activity? span, T error) where T : Exception
+    {
+        if (span is null) return error;
+        switch (error)
+        {
+            case RpcException rpc:
+                span.SetTag("rpc.grpc.status_code", (int)rpc.StatusCode);
+                span.SetTag("error.type", rpc.StatusCode.ToString());
+                span.SetStatus(ActivityStatusCode.Error, $"{rpc.StatusCode}: {rpc.Status.Detail}");
+                break;
+            case KvException kv:
+                span.SetTag("error.type", kv.Code.ToString());
+                span.SetStatus(ActivityStatusCode.Error, kv.Message);
+                break;
+            default:
+                span.SetTag("error.type", error.GetType().FullName);
+                span.SetStatus(ActivityStatusCode.Error, error.Message);
+                break;
+        }
+        return error;
+    }
+
+    /// <summary>For an exception filter that lets every exception pass: marks <paramref name="span"/> failed and returns false.</summary>
+    internal static bool FailAndRethrow(Activity? span, Exception error)
+    {
+        Fail(span, error);
+        return false;
     }
 }

@@ -27,13 +27,14 @@ public sealed partial class KvService
         {
             return await body(context.CancellationToken).ConfigureAwait(false);
         }
-        catch (RpcException)
+        catch (RpcException e)
         {
+            Telemetry.KvTracing.Fail(span, e);
             throw;
         }
         catch (Exception e)
         {
-            throw Translate(method, context, e);
+            throw Telemetry.KvTracing.Fail(span, Translate(method, context, e));
         }
     }
 

@@ -143,33 +143,34 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
         {
             return await body(context.CancellationToken).ConfigureAwait(false);
         }
-        catch (RpcException)
+        catch (RpcException e)
         {
+            Telemetry.KvTracing.Fail(span, e);
             throw;
         }
         catch (ArgumentException e)
         {
-            throw KvErrors.InvalidArgument("request", e.Message);
+            throw Telemetry.KvTracing.Fail(span, KvErrors.InvalidArgument("request", e.Message));
         }
         catch (ClockForwardJumpException e)
         {
-            throw KvErrors.InvalidArgument("read_timestamp", $"too far ahead of this node's clock: {e.Message}");
+            throw Telemetry.KvTracing.Fail(span, KvErrors.InvalidArgument("read_timestamp", $"too far ahead of this node's clock: {e.Message}"));
         }
         catch (TxnOutcomeUnknownException e)
         {
             // Not retryable as a new transaction: it may have committed. The client must read to find out.
-            throw KvErrors.Plain(StatusCode.Unknown, $"The transaction's outcome is unknown: {e.Message}");
+            throw Telemetry.KvTracing.Fail(span, KvErrors.Plain(StatusCode.Unknown, $"The transaction's outcome is unknown: {e.Message}"));
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
-            throw KvErrors.Plain(StatusCode.Cancelled, "The call was cancelled; a commit may still complete.");
+            throw Telemetry.KvTracing.Fail(span, KvErrors.Plain(StatusCode.Cancelled, "The call was cancelled; a commit may still complete."));
         }
         catch (Exception e)
         {
             _logger.LogWarning(e, "Transaction call failed");
-            throw ambiguous
+            throw Telemetry.KvTracing.Fail(span, ambiguous
                 ? KvErrors.Plain(StatusCode.Unknown, $"The commit failed ({e.GetType().Name}: {e.Message}); its outcome is unknown: read its keys to find out.")
-                : KvErrors.Plain(StatusCode.Unavailable, $"The transaction call failed ({e.GetType().Name}: {e.Message}); retry.");
+                : KvErrors.Plain(StatusCode.Unavailable, $"The transaction call failed ({e.GetType().Name}: {e.Message}); retry."));
         }
     }
 }

@@ -13,4 +13,11 @@ public interface IPeerMessageSink
     /// not block should enqueue (into a bounded queue, dropping when full) and return.
     /// </summary>
     void Deliver(ulong fromNode, ulong groupId, Kv.Paxos.PaxosMessage message);
+
+    /// <summary>
+    /// As above, with the trace contexts the sender carried next to the message (traced slots of an Accept). A sink
+    /// that records no spans takes the message alone.
+    /// </summary>
+    void DeliverTraced(ulong fromNode, ulong groupId, Kv.Paxos.PaxosMessage message, IReadOnlyList<Telemetry.TracedSlot> traces) =>
+        Deliver(fromNode, groupId, message);
 }

@@ -55,7 +55,7 @@ internal sealed partial class PeerConnection
         {
             // Window first, then collect: what arrives while the window is shut joins the next batch.
             await window.WaitAsync(cancellationToken).ConfigureAwait(false);
-            var batch = TakeBatch();
+            var batch = TakeBatch(out int traced);
             if (batch is null)
             {
                 window.Release();
@@ -76,6 +76,7 @@ internal sealed partial class PeerConnection
             }
             Interlocked.Increment(ref _batchesSent);
             Interlocked.Add(ref _messagesSent, batch.Messages.Count);
+            if (traced > 0) Interlocked.Add(ref _tracedMessagesSent, traced);
         }
     }
 
@@ -113,9 +114,13 @@ internal sealed partial class PeerConnection
         }
     }
 
-    /// <summary>Up to BatchMessagesMax messages and about BatchBytesMax bytes from the queue; null when none.</summary>
-    private Wire.PeerBatch? TakeBatch()
+    /// <summary>
+    /// Up to BatchMessagesMax messages and about BatchBytesMax bytes from the queue; null when none.
+    /// <paramref name="traced"/>: how many of them carry trace contexts.
+    /// </summary>
+    private Wire.PeerBatch? TakeBatch(out int traced)
     {
+        traced = 0;
         var batch = new Wire.PeerBatch { FromNode = _selfNodeId, ToNode = _nodeId };
         long batchBytes = 0;
         while (batch.Messages.Count < _options.BatchMessagesMax)
@@ -143,6 +148,7 @@ internal sealed partial class PeerConnection
             }
             batch.Messages.Add(next);
             batchBytes += sizeBytes;
+            if (next.Trace is not null) traced++;
         }
         return batch.Messages.Count > 0 ? batch : null;
     }
@@ -151,7 +157,9 @@ internal sealed partial class PeerConnection
     {
         try
         {
-            return PaxosMessageCodec.ToProto(item.GroupId, item.Message);
+            var wire = PaxosMessageCodec.ToProto(item.GroupId, item.Message);
+            if (item.Traces is { Count: > 0 } traces) wire.Trace = PeerTraceCodec.ToProto(traces);
+            return wire;
         }
         catch (ArgumentException e)
         {

@@ -31,6 +31,7 @@ internal sealed partial class PeerConnection : IAsyncDisposable
     private long _batchesSent;
     private long _batchesAcked;
     private long _reconnects;
+    private long _tracedMessagesSent;
     private int _unackedBatches;
     private int _unackedBatchesPeak;
 
@@ -82,9 +83,9 @@ internal sealed partial class PeerConnection : IAsyncDisposable
     }
 
     /// <summary>Queues a message without blocking; false (and counted) when the queue is full or closed.</summary>
-    public bool TryEnqueue(ulong groupId, Kv.Paxos.PaxosMessage message)
+    public bool TryEnqueue(ulong groupId, Kv.Paxos.PaxosMessage message, IReadOnlyList<Telemetry.TracedSlot>? traces = null)
     {
-        if (_queue.Writer.TryWrite(new Outbound(groupId, message))) return true;
+        if (_queue.Writer.TryWrite(new Outbound(groupId, message, traces))) return true;
         Interlocked.Increment(ref _messagesDropped);
         return false;
     }
@@ -99,7 +100,8 @@ internal sealed partial class PeerConnection : IAsyncDisposable
         Interlocked.Read(ref _reconnects),
         _queue.Reader.Count + (Volatile.Read(ref _carried) is null ? 0 : 1),
         Volatile.Read(ref _unackedBatches),
-        Volatile.Read(ref _unackedBatchesPeak));
+        Volatile.Read(ref _unackedBatchesPeak),
+        Interlocked.Read(ref _tracedMessagesSent));
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -203,5 +205,5 @@ internal sealed partial class PeerConnection : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private readonly record struct Outbound(ulong GroupId, Kv.Paxos.PaxosMessage Message);
+    private readonly record struct Outbound(ulong GroupId, Kv.Paxos.PaxosMessage Message, IReadOnlyList<Telemetry.TracedSlot>? Traces);
 }

@@ -71,7 +71,8 @@ public sealed class PeerService(
             }
             try
             {
-                sink.Deliver(batch.FromNode, groupId, message);
+                if (wire.Trace is null) sink.Deliver(batch.FromNode, groupId, message);
+                else sink.DeliverTraced(batch.FromNode, groupId, message, PeerTraceCodec.FromProto(wire.Trace));
             }
             catch (Exception e)
             {

@@ -12,6 +12,9 @@ namespace Kv.Server.Peers;
 /// <param name="MessagesQueued">Messages waiting in the outbound queue now.</param>
 /// <param name="UnackedBatches">Batches in flight now on the current stream.</param>
 /// <param name="UnackedBatchesPeak">The most batches ever in flight at once (never above the window).</param>
+/// <param name="TracedMessagesSent">
+/// Messages written to a stream with trace contexts next to them (a traced proposal's Accepts; 0 while no tracer listens).
+/// </param>
 public sealed record PeerStats(
     ulong NodeId,
     long MessagesSent,
@@ -21,4 +24,5 @@ public sealed record PeerStats(
     long Reconnects,
     int MessagesQueued,
     int UnackedBatches,
-    int UnackedBatchesPeak);
+    int UnackedBatchesPeak,
+    long TracedMessagesSent = 0);

@@ -47,7 +47,16 @@ public sealed class PeerTransport : IAsyncDisposable, Kv.Server.Replication.IPee
     /// that node's queue is full or the transport is disposed.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="toNode"/> is this node: local delivery is the host's.</exception>
-    public bool Send(ulong toNode, ulong groupId, Kv.Paxos.PaxosMessage message)
+    public bool Send(ulong toNode, ulong groupId, Kv.Paxos.PaxosMessage message) => Enqueue(toNode, groupId, message, null);
+
+    /// <summary>
+    /// As <see cref="Send"/>, with the trace contexts of the traced slots the message carries: they travel next to it
+    /// (<c>PaxosMessage.trace</c>), for the receiver's spans.
+    /// </summary>
+    public bool SendTraced(ulong toNode, ulong groupId, Kv.Paxos.PaxosMessage message, IReadOnlyList<Telemetry.TracedSlot> traces) =>
+        Enqueue(toNode, groupId, message, DropsTraceContexts ? null : traces);
+
+    private bool Enqueue(ulong toNode, ulong groupId, Kv.Paxos.PaxosMessage message, IReadOnlyList<Telemetry.TracedSlot>? traces)
     {
         ArgumentNullException.ThrowIfNull(message);
         if (toNode == SelfNodeId) throw new ArgumentException($"Node {toNode} is this node; deliver locally.", nameof(toNode));
@@ -56,8 +65,14 @@ public sealed class PeerTransport : IAsyncDisposable, Kv.Server.Replication.IPee
             peer = AddPeer(toNode);
             if (peer is null) return false;
         }
-        return peer.TryEnqueue(groupId, message);
+        return peer.TryEnqueue(groupId, message, traces);
     }
+
+    /// <summary>
+    /// Test hook, the broken variant the tracing tests must catch: send traced messages without their trace contexts
+    /// (followers' work then falls out of the request's trace).
+    /// </summary>
+    internal bool DropsTraceContexts { get; set; }
 
     /// <summary>Node <paramref name="nodeId"/> opened a stream to this node: a connection waiting to retry it retries now.</summary>
     public void PeerHeard(ulong nodeId)

@@ -11,9 +11,12 @@ internal sealed record TickEvent : HostEvent
     public static readonly TickEvent Instance = new();
 }
 
-internal sealed record PeerMessageEvent(ulong GroupId, PaxosMessage Message) : HostEvent;
+/// <summary>A peer's message; <see cref="Traces"/> are the trace contexts the transport carried with it (a traced Accept).</summary>
+internal sealed record PeerMessageEvent(ulong GroupId, PaxosMessage Message, IReadOnlyList<Telemetry.TracedSlot>? Traces = null) : HostEvent;
 
-internal sealed record ProposeEvent(ulong RangeId, Command Command, TaskCompletionSource<Proto.V1.RangeCommandResult> Completion) : HostEvent;
+/// <summary>A proposal; <see cref="Span"/> is its sampled <c>paxos.propose</c> span, if any (carried to the followers).</summary>
+internal sealed record ProposeEvent(ulong RangeId, Command Command, TaskCompletionSource<Proto.V1.RangeCommandResult> Completion,
+    System.Diagnostics.Activity? Span = null) : HostEvent;
 
 /// <summary>A linearizable read: <see cref="Read"/> runs on the loop once the read is confirmed and applied.</summary>
 internal sealed record ReadEvent(ulong RangeId, Func<Ranges.RangeStateMachine, object> Read, TaskCompletionSource<object> Completion) : HostEvent;

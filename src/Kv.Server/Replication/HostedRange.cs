@@ -19,4 +19,7 @@ internal sealed class HostedRange(ulong rangeId, Replica core, RangeStateMachine
 
     /// <summary>The node that last sent this replica a snapshot: the first place to fetch its data from.</summary>
     public ulong? SnapshotSource { get; set; }
+
+    /// <summary>Traced proposals and Accepts in flight (ReplicaHost.Tracing); null while there are none.</summary>
+    public Telemetry.RangeTraces? Traces { get; set; }
 }

@@ -113,6 +113,21 @@ public sealed class RangeProposer
         CancellationToken cancellationToken)
     {
         using var span = Telemetry.KvTracing.StartForward(rangeId, _nodeId);
+        try
+        {
+            return await FollowLeaderAsync(rangeId, here, there, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Telemetry.KvTracing.Fail(span, e);
+            throw;
+        }
+    }
+
+    private async Task<T> FollowLeaderAsync<T>(
+        ulong rangeId, Func<CancellationToken, Task<T>> here, Func<Grpc.Net.Client.GrpcChannel, CancellationToken, Task<T>> there,
+        CancellationToken cancellationToken)
+    {
         ulong target = _nodeId;
         int attempt = 0;
         while (true)

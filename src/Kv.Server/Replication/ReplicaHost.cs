@@ -160,12 +160,22 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     public async Task<RangeCommandResult> ProposeAsync(ulong rangeId, Command command, CancellationToken cancellationToken)
     {
         using var span = KvTracing.StartProposal(rangeId, _nodeId);
-        long started = Stopwatch.GetTimestamp();
-        var completion = new TaskCompletionSource<RangeCommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _events.Writer.WriteAsync(new ProposeEvent(rangeId, command, completion), cancellationToken).ConfigureAwait(false);
-        var result = await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _metrics?.Committed(Stopwatch.GetElapsedTime(started));
-        return result;
+        try
+        {
+            long started = Stopwatch.GetTimestamp();
+            var completion = new TaskCompletionSource<RangeCommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Only a sampled span goes to the loop: its context travels to the followers with the Accepts.
+            var traced = span is { Recorded: true } ? span : null;
+            await _events.Writer.WriteAsync(new ProposeEvent(rangeId, command, completion, traced), cancellationToken).ConfigureAwait(false);
+            var result = await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            _metrics?.Committed(Stopwatch.GetElapsedTime(started));
+            return result;
+        }
+        catch (Exception e)
+        {
+            KvTracing.Fail(span, e);
+            throw;
+        }
     }
 
     /// <summary>Reads a key linearizably: under the leader's lease, or after a read-index round.</summary>
@@ -221,12 +231,18 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public void Deliver(ulong fromNode, ulong groupId, PaxosMessage message)
+    public void Deliver(ulong fromNode, ulong groupId, PaxosMessage message) => Enqueue(fromNode, groupId, message, null);
+
+    /// <inheritdoc />
+    public void DeliverTraced(ulong fromNode, ulong groupId, PaxosMessage message, IReadOnlyList<TracedSlot> traces) =>
+        Enqueue(fromNode, groupId, message, traces);
+
+    private void Enqueue(ulong fromNode, ulong groupId, PaxosMessage message, IReadOnlyList<TracedSlot>? traces)
     {
         _lastHeardMs[fromNode] = Environment.TickCount64;
         if (groupId == LivenessGroup) return;
         // Never block the transport: a full queue drops the message, which Paxos tolerates.
-        _events.Writer.TryWrite(new PeerMessageEvent(groupId, message));
+        _events.Writer.TryWrite(new PeerMessageEvent(groupId, message, traces));
     }
 
     private async Task TickAsync(TimeSpan interval, CancellationToken ct)
@@ -270,6 +286,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
                 // A request or message may have woken a range: the ticker must tick every period again.
                 if (_allQuiescent && touched.Any(r => !r.Core.IsQuiescent)) _allQuiescent = false;
                 await HandleReadiesAsync(touched, reported).ConfigureAwait(false);
+                if (_acceptSpansOpen) EndAcceptSpans(touched);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -291,6 +308,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
                 break;
             case PeerMessageEvent m when _ranges.TryGetValue(m.GroupId, out var r):
                 if (m.Message is InstallSnapshot) r.SnapshotSource = (ulong)m.Message.From;
+                if (m.Traces is not null || r.Traces is not null) TraceDelivered(r, m);
                 r.Core.Step(m.Message);
                 touched.Add(r);
                 break;
@@ -348,6 +366,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         if (r.PendingWrites.Remove((p.Command.ClientId, p.Command.Sequence), out var older))
             older.TrySetCanceled();
         r.PendingWrites[(p.Command.ClientId, p.Command.Sequence)] = p.Completion;
+        if (p.Span is not null) (r.Traces ??= new RangeTraces(r.RangeId, _nodeId)).Proposed(p.Command, p.Span);
         _metrics?.Proposed(p.RangeId);
         touched.Add(r);
     }
@@ -425,13 +444,14 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
             var ready = r.Core.TakeReady();
             if (ready.IsEmpty) continue;
             readies.Add((r, ready));
+            r.Traces?.Placed(ready);
             _metrics?.ObserveReady(r.RangeId, r.Core, ready);
         }
         if (readies.Count == 0) return;
         // A leader's Accepts leave now, in parallel with its own write of them (PAXOS.md §10). The previous round's
         // write has returned, so only this round's writes are pending: the Readies stay in order.
         foreach (var (range, ready) in readies)
-            for (int i = 0; i < ready.EarlyMessageCount; i++) _sender.Send((ulong)ready.Messages[i].To, range.RangeId, ready.Messages[i]);
+            for (int i = 0; i < ready.EarlyMessageCount; i++) Send(range, ready.Messages[i]);
         if (readies.Exists(x => x.Ready.MustSync))
         {
             await _committer.CommitAsync(readies, (batch, all) =>
@@ -456,8 +476,9 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         foreach (var (range, ready) in readies)
         {
             range.Core.Persisted(ready.Sequence);
+            if (range.Traces is not null) TraceDurable(range, ready);
             if (ready.MustSync && range.Core.IsLeader) reported.Add(range);
-            for (int i = ready.EarlyMessageCount; i < ready.Messages.Count; i++) _sender.Send((ulong)ready.Messages[i].To, range.RangeId, ready.Messages[i]);
+            for (int i = ready.EarlyMessageCount; i < ready.Messages.Count; i++) Send(range, ready.Messages[i]);
             if (ready.SnapshotToApply is { } snapshot) BeginInstall(range, snapshot);
             if (range.Restore is not null)
             {

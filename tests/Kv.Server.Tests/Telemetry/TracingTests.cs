@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Kv.Client;
-using OpenTelemetry;
-using OpenTelemetry.Trace;
 
 namespace Kv.Server.Tests.Telemetry;
 
@@ -10,33 +8,28 @@ namespace Kv.Server.Tests.Telemetry;
 /// span, the API span on both nodes and the Paxos proposal on the leader share its trace id, because gRPC carries
 /// the W3C traceparent.
 /// </summary>
-public sealed class TracingTests(TelemetryClusterFixture fixture) : IClassFixture<TelemetryClusterFixture>
+[Collection(TracingCollection.Name)]
+public sealed class TracingTests(TelemetryClusterFixture fixture)
 {
     [Fact(Timeout = 60_000)]
     public async Task ClientPut_ViaAFollower_IsOneTraceAcrossClientFollowerAndLeader()
     {
-        var spans = new List<Activity>();
-        using var tracer = Sdk.CreateTracerProviderBuilder()
-            .AddSource(KvClientTracing.SourceName, Kv.Server.Telemetry.KvTracing.SourceName, "Microsoft.AspNetCore")
-            .AddInMemoryExporter(spans)
-            .Build();
+        using var recorder = new SpanRecorder();
         int leader = Enumerable.Range(1, 3).Single(n => fixture.Cluster.Node(n).Host.Status(2).IsLeader);
         int follower = leader % 3 + 1;
         await using var client = new KvClient([fixture.Cluster.Endpoint(follower).ToString()]);
 
         await client.PutAsync("traced-key", "v");
-        tracer.ForceFlush(5_000);
 
-        Activity[] recorded;
-        lock (spans) recorded = [.. spans];
-        var put = Assert.Single(recorded, a => a.Source.Name == KvClientTracing.SourceName && a.DisplayName == "kv.client.Put");
-        var trace = recorded.Where(a => a.TraceId == put.TraceId).ToArray();
+        var put = Assert.Single(recorder.Ended, a => a.Source.Name == KvClientTracing.SourceName && a.DisplayName == "kv.client.Put");
+        // ASP.NET Core's server spans end once a response is written, which may be after the client has it.
+        await recorder.WaitAsync(e => e.Count(a => a.TraceId == put.TraceId && a.Kind == ActivityKind.Server) >= 2, TimeSpan.FromSeconds(10));
+        var trace = recorder.Trace(put.TraceId);
         var apiNodes = trace.Where(a => a.Source.Name == Kv.Server.Telemetry.KvTracing.SourceName && a.DisplayName == "kv.v1.Kv/Put")
-            .Select(a => Convert.ToInt32(a.GetTagItem("kv.node_id"), System.Globalization.CultureInfo.InvariantCulture)).Order().ToArray();
+            .Select(a => a.NodeId()).Order().ToArray();
         Assert.Equal(new[] { leader, follower }.Order(), apiNodes);
         // The follower's replica refuses the proposal (NotLeader); the leader's proposes it.
-        var proposal = Assert.Single(trace, a => a.DisplayName == "paxos.propose"
-            && Convert.ToInt32(a.GetTagItem("kv.node_id"), System.Globalization.CultureInfo.InvariantCulture) == leader);
+        var proposal = Assert.Single(trace, a => a.DisplayName == "paxos.propose" && a.NodeId() == leader);
         Assert.Equal(2UL, proposal.GetTagItem("kv.range_id"));
         // Two attempts, at the follower and then at the leader, each reaching the node as a server span (HttpClient
         // puts an unrecorded span of its own between an attempt and the server span, so they are matched by trace).
@@ -53,12 +46,8 @@ public sealed class TracingTests(TelemetryClusterFixture fixture) : IClassFixtur
     [Fact(Timeout = 60_000)]
     public async Task TransactionCommit_AtAFollower_IsForwardedToTheLeaderInTheSameTrace()
     {
-        var spans = new List<Activity>();
-        using var test = new ActivitySource("Kv.Server.Tests.Tracing");
-        using var tracer = Sdk.CreateTracerProviderBuilder()
-            .AddSource(test.Name, Kv.Server.Telemetry.KvTracing.SourceName, "Microsoft.AspNetCore")
-            .AddInMemoryExporter(spans)
-            .Build();
+        using var recorder = new SpanRecorder();
+        using var test = new ActivitySource(SpanRecorder.TestSourceName);
         int leader = Enumerable.Range(1, 3).Single(n => fixture.Cluster.Node(n).Host.Status(2).IsLeader);
         int follower = leader % 3 + 1;
         var txn = await Kv.Server.Tests.Txn.TxnDriver.BeginAsync(fixture.Cluster, node: follower);
@@ -70,15 +59,11 @@ public sealed class TracingTests(TelemetryClusterFixture fixture) : IClassFixtur
             traceId = root.TraceId;
             Assert.NotNull(await txn.CommitAsync(Kv.Proto.V1.CommitProtocol.Paxos, node: follower));
         }
-        tracer.ForceFlush(5_000);
 
-        Activity[] trace;
-        lock (spans) trace = spans.Where(a => a.TraceId == traceId).ToArray();
-        Assert.Contains(trace, a => a.DisplayName == "kv.v1.Transactions/Commit" && NodeOf(a) == follower);
+        var trace = recorder.Trace(traceId);
+        Assert.Contains(trace, a => a.DisplayName == "kv.v1.Transactions/Commit" && a.NodeId() == follower);
         // The coordinator on the follower forwards the range's commands to the leader, whose proposal joins the trace.
-        Assert.Contains(trace, a => a.DisplayName == "kv.forward" && NodeOf(a) == follower);
-        Assert.Contains(trace, a => a.DisplayName == "paxos.propose" && NodeOf(a) == leader);
+        Assert.Contains(trace, a => a.DisplayName == "kv.forward" && a.NodeId() == follower);
+        Assert.Contains(trace, a => a.DisplayName == "paxos.propose" && a.NodeId() == leader);
     }
-
-    private static int NodeOf(Activity a) => Convert.ToInt32(a.GetTagItem("kv.node_id"), System.Globalization.CultureInfo.InvariantCulture);
 }
