@@ -93,7 +93,9 @@ public sealed record KvTransactionOptions
     /// first attempt (also for <see cref="KvClient.BeginTransactionAsync(KvTransactionOptions?, CancellationToken)"/>).
     /// <c>null</c>: never (always optimistic). Used only by serializable read-write transactions with Paxos commit (the
     /// default protocol is then sent as Paxos); ignored with <see cref="ReadOnly"/>, <see cref="KvIsolation.Snapshot"/>
-    /// or <see cref="KvCommitProtocol.TwoPhase"/>.
+    /// or <see cref="KvCommitProtocol.TwoPhase"/>. A locking attempt's reads cost one consensus round each, and writers
+    /// of the keys it read wait (or retry) until it ends — also a plain write of such a key made by the body itself
+    /// outside the transaction, which then waits for its own transaction's lock until its deadline.
     /// </summary>
     public int? LockReadsAfterConflicts { get; init; } = 2;
 
