@@ -17,6 +17,7 @@ public sealed partial class KvTransaction
     private readonly List<ByteString> _lockedKeys = [];
     private readonly List<Wire.TxnSpanRead> _lockedSpans = [];
     private readonly List<ByteString> _lockedSinceHeartbeat = [];
+    private readonly HashSet<ByteString> _intents = [];
     private Wire.TxnLockSpec? _lockSpec;
     private CancellationTokenSource? _heartbeatStop;
     private Task _heartbeats = Task.CompletedTask;
@@ -47,6 +48,30 @@ public sealed partial class KvTransaction
             _heartbeats = HeartbeatAsync(spec, Interval(first), _heartbeatStop.Token);
         }
         return spec;
+    }
+
+    /// <summary>
+    /// A locking attempt's write intent on a key it will write (once per key): an exclusive lock, so that no younger
+    /// transaction's lock can refuse its commit there. The read that comes with it is not recorded (a blind write stays blind).
+    /// </summary>
+    private async Task LockForWriteAsync(ByteString key, CancellationToken cancellationToken)
+    {
+        if (!_lockReads) return;
+        lock (_gate)
+        {
+            if (_intents.Contains(key)) return;
+        }
+        var request = new Wire.TxnReadRequest
+        {
+            Key = key, ReadTimestamp = _readTimestamp, LockForWrite = true, Lock = await LockSpecForAsync(key, cancellationToken).ConfigureAwait(false),
+        };
+        await WithAttemptTimeoutAsync("Put", ct => _client.TxnReadAsync(request, ct), cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            ThrowIfNotActive();
+            _intents.Add(key);
+            NoteLocked(key);
+        }
     }
 
     /// <summary>Remembers a locked key: for the next heartbeat (a recovery then releases it at once) and for a rollback.</summary>

@@ -122,17 +122,23 @@ public sealed partial class KvTransaction : IAsyncDisposable
     /// <param name="key">The key, 1 byte to 4 KiB.</param>
     /// <param name="value">The value, at most 4 MiB.</param>
     /// <param name="cancellationToken">Checked before buffering.</param>
-    public Task PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
+    /// <remarks>An attempt that locks its reads (<see cref="KvTransactionOptions.LockReadsAfterConflicts"/>) first takes the key's write intent (one round trip, once per key).</remarks>
+    public async Task PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
     {
         var k = Key(key);
+        var v = ByteString.CopyFrom(value.Span);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
             ThrowIfNotActive();
             ThrowIfReadOnly();
-            _buffer.Put(k, ByteString.CopyFrom(value.Span));
         }
-        return Task.CompletedTask;
+        await LockForWriteAsync(k, cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            ThrowIfNotActive();
+            _buffer.Put(k, v);
+        }
     }
 
     /// <summary>Buffers a write of the UTF-8 <paramref name="value"/> under the UTF-8 <paramref name="key"/>.</summary>
@@ -148,7 +154,8 @@ public sealed partial class KvTransaction : IAsyncDisposable
     /// </summary>
     /// <param name="key">The key, 1 byte to 4 KiB.</param>
     /// <param name="cancellationToken">Checked before buffering.</param>
-    public Task DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
+    /// <remarks>As <see cref="PutAsync(ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, CancellationToken)"/>, a locking attempt first takes the key's write intent.</remarks>
+    public async Task DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
     {
         var k = Key(key);
         cancellationToken.ThrowIfCancellationRequested();
@@ -156,9 +163,13 @@ public sealed partial class KvTransaction : IAsyncDisposable
         {
             ThrowIfNotActive();
             ThrowIfReadOnly();
+        }
+        await LockForWriteAsync(k, cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            ThrowIfNotActive();
             _buffer.Delete(k);
         }
-        return Task.CompletedTask;
     }
 
     /// <summary>Buffers a delete of the UTF-8 <paramref name="key"/>.</summary>

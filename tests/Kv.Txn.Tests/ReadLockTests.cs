@@ -81,6 +81,28 @@ public sealed class ReadLockTests : IDisposable
     }
 
     [Fact]
+    public void WriteIntent_IsRefusedByAnyOtherLock_AndOnceHeldKeepsEveryOtherTransactionOut()
+    {
+        var reader = NewTxn();
+        Assert.True(_range.Stage(LockOnly(reader, keys: ["k"])).Ok);
+        var txn = NewTxn();
+        var blocked = _range.Stage(Intent(txn, "k"));
+        Assert.False(blocked.Ok);
+        Assert.Equal(reader, blocked.ConflictingLock.TxnId); // a shared lock refuses an intent
+
+        _range.Resolve(reader, commit: false, 0, "k");
+        Assert.True(_range.Stage(Intent(txn, "k")).Ok);
+        var held = Assert.Single(_range.Table.LocksOn("k"u8));
+        Assert.True(held.Exclusive && held.Pending && !held.Write);
+        // Nobody else may read-lock it now: not a pessimistic read, not a commit's validation.
+        Assert.False(_range.Stage(LockOnly(NewTxn(), keys: ["k"])).Ok);
+        Assert.False(_range.Stage(StageOf(NewTxn(), 20, writes: [("other", "v")], reads: [("k", null)])).Ok);
+        // Its own commit writes it.
+        Assert.True(_range.Stage(StageOf(txn, 30, writes: [("k", "mine")])).Ok);
+        Assert.True(Assert.Single(_range.Table.LocksOn("k"u8)).Write);
+    }
+
+    [Fact]
     public void Heartbeat_CreatesAPendingRecord_WhichTheManifestTurnsStaging()
     {
         var txn = NewTxn();
@@ -117,6 +139,13 @@ public sealed class ReadLockTests : IDisposable
             Kind = TxnRecordOp.Types.Kind.Abort, TxnId = txn, HomeKey = ByteString.CopyFromUtf8("home"), OnlyIfAbsent = true,
             HeartbeatBefore = Wire(heartbeatBefore),
         }, _range.Now));
+
+    private static TxnStage Intent(ByteString txn, string key)
+    {
+        var stage = LockOnly(txn, keys: []);
+        stage.WriteIntents.Add(ByteString.CopyFromUtf8(key));
+        return stage;
+    }
 
     private static TxnStage LockOnly(ByteString txn, string[] keys)
     {

@@ -60,7 +60,7 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
                 var (read, held) = await RequestRouting.RoutedAsync(_locator, request.Key, async route =>
                 {
                     if (request.Stable) await ClosedTimestamps.EnsureAsync(_host, _clock, route.RangeId, at, ct).ConfigureAwait(false);
-                    var readAt = await PessimisticReads.LockKeyAsync(_coordinator, request.Lock, route, request.Key, at, ct).ConfigureAwait(false);
+                    var readAt = await PessimisticReads.LockKeyAsync(_coordinator, request.Lock, request.LockForWrite, route, request.Key, at, ct).ConfigureAwait(false);
                     return await _host.ReadWithLockAsync(route.RangeId, key, readAt, ct).ConfigureAwait(false);
                 }).ConfigureAwait(false);
                 if (read.Status != MvccReadStatus.StagedVersionEncountered)

@@ -19,11 +19,11 @@ internal static class PessimisticReads
     /// Locks <paramref name="key"/> in <paramref name="route"/>'s range when <paramref name="spec"/> asks for it; returns
     /// the timestamp to read at (the newest under a lock, else <paramref name="at"/>).
     /// </summary>
-    public static async Task<StorageTimestamp> LockKeyAsync(TxnCoordinator coordinator, Wire.TxnLockSpec? spec, RangeRoute route, ByteString key,
-        StorageTimestamp at, CancellationToken cancellationToken)
+    public static async Task<StorageTimestamp> LockKeyAsync(TxnCoordinator coordinator, Wire.TxnLockSpec? spec, bool forWrite, RangeRoute route,
+        ByteString key, StorageTimestamp at, CancellationToken cancellationToken)
     {
         if (spec is null) return at;
-        if (!await coordinator.LockForReadAsync(spec, route.RangeId, key, null, cancellationToken).ConfigureAwait(false))
+        if (!await coordinator.LockForReadAsync(spec, route.RangeId, key, null, forWrite, cancellationToken).ConfigureAwait(false))
             throw new RangeMovedException(route.RangeId, "the key");
         return StorageTimestamp.Max;
     }
@@ -37,7 +37,7 @@ internal static class PessimisticReads
         {
             StartKey = ByteString.CopyFrom(clipped.Start), EndKey = clipped.End is null ? ByteString.Empty : ByteString.CopyFrom(clipped.End),
         };
-        if (!await coordinator.LockForReadAsync(spec, route.RangeId, null, span, cancellationToken).ConfigureAwait(false))
+        if (!await coordinator.LockForReadAsync(spec, route.RangeId, null, span, forWrite: false, cancellationToken).ConfigureAwait(false))
             throw new RangeMovedException(route.RangeId, "the span");
         return StorageTimestamp.Max;
     }

@@ -106,12 +106,12 @@ public sealed class TxnCoordinator : IAsyncDisposable
 
     /// <summary>
     /// A pessimistic read: takes the transaction's shared read lock on <paramref name="key"/> or <paramref name="span"/>
-    /// (one piece inside range <paramref name="rangeId"/>) through the range's log, waiting for an older transaction's
-    /// write lock and wounding a younger one's. False when the range no longer holds it (it split or moved: route
+    /// (one piece inside range <paramref name="rangeId"/>) — or, <paramref name="forWrite"/>, its exclusive write intent
+    /// on the key — through the range's log, waiting for an older transaction's lock in the way and wounding a younger one's. False when the range no longer holds it (it split or moved: route
     /// again). Throws <see cref="TxnAbortedException"/> when the transaction was aborted meanwhile.
     /// </summary>
-    public Task<bool> LockForReadAsync(TxnLockSpec spec, ulong rangeId, ByteString? key, TxnSpanRead? span, CancellationToken cancellationToken) =>
-        _readLocks.LockAsync(spec, rangeId, key, span, cancellationToken);
+    public Task<bool> LockForReadAsync(TxnLockSpec spec, ulong rangeId, ByteString? key, TxnSpanRead? span, bool forWrite, CancellationToken cancellationToken) =>
+        _readLocks.LockAsync(spec, rangeId, key, span, forWrite, cancellationToken);
 
     /// <summary>
     /// A pessimistic transaction's heartbeat: creates its PENDING record at <paramref name="homeKey"/> if there is none,

@@ -59,7 +59,7 @@ public sealed partial class RangeTxnTable
         foreach (var span in stage.SpanReads)
         {
             byte[]? end = span.EndKey.IsEmpty ? null : span.EndKey.ToByteArray();
-            var conflict = AllPointLocks().FirstOrDefault(l => l.Write && !l.TxnId.Equals(stage.TxnId) && InSpan(l.Key.Span, span));
+            var conflict = AllPointLocks().FirstOrDefault(l => (l.Write || l.Exclusive) && !l.TxnId.Equals(stage.TxnId) && InSpan(l.Key.Span, span));
             if (conflict is not null) return Refuse(batch, stage.TxnId, now, "another transaction is writing into a scanned span", conflict.Key, conflict);
             if (readTs <= StorageTimestamp.Zero) return Refused("a scanned span needs the read timestamp", retryable: false);
             // Locked by a pessimistic scan before it read: nothing in it can have changed since what it saw.
@@ -167,8 +167,9 @@ public sealed partial class RangeTxnTable
     /// <summary>A plain (non-transactional) write of the key must wait while any transaction holds a lock on it.</summary>
     public TxnLock? BlockingPlainWrite(ReadOnlySpan<byte> key) => LocksOn(key).FirstOrDefault() ?? SpanLocksCovering(key).FirstOrDefault();
 
+    // A read conflicts with a write lock or a write intent; a write with any lock.
     private TxnLock? ConflictingLock(ByteString key, ByteString txnId, bool forWrite) =>
-        LocksOn(key.Span).FirstOrDefault(l => !l.TxnId.Equals(txnId) && (forWrite || l.Write))
+        LocksOn(key.Span).FirstOrDefault(l => !l.TxnId.Equals(txnId) && (forWrite || l.Write || l.Exclusive))
         ?? (forWrite ? SpanLocksCovering(key.Span).FirstOrDefault(l => !l.TxnId.Equals(txnId)) : null);
 
     private IEnumerable<TxnLock> AllPointLocks() => _locks.Values.SelectMany(l => l);

@@ -14,7 +14,8 @@ public sealed partial class RangeTxnTable
 {
     /// <summary>
     /// Takes pending read locks on the stage's reads and spans (a <see cref="TxnStage.LockOnly"/> stage), unless another
-    /// transaction holds a write lock there. Validates nothing: the reads happen after, under the locks. A refusal for
+    /// transaction holds a write lock or write intent there, and exclusive ones (write intents) on its
+    /// <see cref="TxnStage.WriteIntents"/>, unless another transaction holds any lock there. Validates nothing: the reads happen after, under the locks. A refusal for
     /// a lock is not remembered (the caller waits for or wounds the holder and sends the command again); a transaction
     /// already finished here (aborted, or prevented by a recovery) is refused for good.
     /// </summary>
@@ -29,8 +30,13 @@ public sealed partial class RangeTxnTable
         }
         foreach (var span in stage.SpanReads)
         {
-            var conflict = AllPointLocks().FirstOrDefault(l => l.Write && !l.TxnId.Equals(stage.TxnId) && InSpan(l.Key.Span, span));
+            var conflict = AllPointLocks().FirstOrDefault(l => (l.Write || l.Exclusive) && !l.TxnId.Equals(stage.TxnId) && InSpan(l.Key.Span, span));
             if (conflict is not null) return Blocked("another transaction is writing into the span", conflict.Key, conflict);
+        }
+        foreach (var key in stage.WriteIntents)
+        {
+            var conflict = ConflictingLock(key, stage.TxnId, forWrite: true);
+            if (conflict is not null) return Blocked("another transaction holds the key", key, conflict);
         }
         foreach (var read in stage.Reads)
         {
@@ -48,6 +54,14 @@ public sealed partial class RangeTxnTable
             held.SpanEnd = span.EndKey;
             held.Pending = true;
             PutLock(batch, held); // replaces a narrower one with the same start
+        }
+        foreach (var key in stage.WriteIntents)
+        {
+            if (LocksOn(key.Span).Any(l => l.TxnId.Equals(stage.TxnId) && (l.Write || l.Exclusive))) continue;
+            var held = NewLock(stage, key, write: false, now);
+            held.Pending = true;
+            held.Exclusive = true;
+            PutLock(batch, held); // replaces its own shared lock on the key
         }
         return new TxnCommandResult { Ok = true };
     }
