@@ -23,9 +23,6 @@ public sealed partial class KvTransaction
     private Task _heartbeats = Task.CompletedTask;
     private volatile bool _abortedWhileRunning;
 
-    /// <summary>Whether this attempt reads with locks (pessimistically).</summary>
-    internal bool LocksReads => _lockReads;
-
     /// <summary>
     /// The lock for a read (null when this attempt does not lock). The first one creates the transaction's record at
     /// <paramref name="homeKey"/> (a heartbeat, before anything is locked) and starts the heartbeats.
@@ -54,13 +51,22 @@ public sealed partial class KvTransaction
     /// A locking attempt's write intent on a key it will write (once per key): an exclusive lock, so that no younger
     /// transaction's lock can refuse its commit there. The read that comes with it is not recorded (a blind write stays blind).
     /// </summary>
-    private async Task LockForWriteAsync(ByteString key, CancellationToken cancellationToken)
+    /// <remarks>Then buffers the write (<paramref name="value"/> null: a delete).</remarks>
+    private async Task WriteWithIntentAsync(ByteString key, ByteString? value, CancellationToken cancellationToken)
     {
-        if (!_lockReads) return;
+        bool held;
+        lock (_gate) held = _intents.Contains(key);
+        if (!held) await LockForWriteAsync(key, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
-            if (_intents.Contains(key)) return;
+            ThrowIfNotActive();
+            if (value is null) _buffer.Delete(key);
+            else _buffer.Put(key, value);
         }
+    }
+
+    private async Task LockForWriteAsync(ByteString key, CancellationToken cancellationToken)
+    {
         var request = new Wire.TxnReadRequest
         {
             Key = key, ReadTimestamp = _readTimestamp, LockForWrite = true, Lock = await LockSpecForAsync(key, cancellationToken).ConfigureAwait(false),

@@ -123,7 +123,7 @@ public sealed partial class KvTransaction : IAsyncDisposable
     /// <param name="value">The value, at most 4 MiB.</param>
     /// <param name="cancellationToken">Checked before buffering.</param>
     /// <remarks>An attempt that locks its reads (<see cref="KvTransactionOptions.LockReadsAfterConflicts"/>) first takes the key's write intent (one round trip, once per key).</remarks>
-    public async Task PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
+    public Task PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
     {
         var k = Key(key);
         var v = ByteString.CopyFrom(value.Span);
@@ -132,13 +132,13 @@ public sealed partial class KvTransaction : IAsyncDisposable
         {
             ThrowIfNotActive();
             ThrowIfReadOnly();
+            if (!_lockReads)
+            {
+                _buffer.Put(k, v);
+                return Task.CompletedTask;
+            }
         }
-        await LockForWriteAsync(k, cancellationToken).ConfigureAwait(false);
-        lock (_gate)
-        {
-            ThrowIfNotActive();
-            _buffer.Put(k, v);
-        }
+        return WriteWithIntentAsync(k, v, cancellationToken);
     }
 
     /// <summary>Buffers a write of the UTF-8 <paramref name="value"/> under the UTF-8 <paramref name="key"/>.</summary>
@@ -155,7 +155,7 @@ public sealed partial class KvTransaction : IAsyncDisposable
     /// <param name="key">The key, 1 byte to 4 KiB.</param>
     /// <param name="cancellationToken">Checked before buffering.</param>
     /// <remarks>As <see cref="PutAsync(ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, CancellationToken)"/>, a locking attempt first takes the key's write intent.</remarks>
-    public async Task DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
+    public Task DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
     {
         var k = Key(key);
         cancellationToken.ThrowIfCancellationRequested();
@@ -163,13 +163,13 @@ public sealed partial class KvTransaction : IAsyncDisposable
         {
             ThrowIfNotActive();
             ThrowIfReadOnly();
+            if (!_lockReads)
+            {
+                _buffer.Delete(k);
+                return Task.CompletedTask;
+            }
         }
-        await LockForWriteAsync(k, cancellationToken).ConfigureAwait(false);
-        lock (_gate)
-        {
-            ThrowIfNotActive();
-            _buffer.Delete(k);
-        }
+        return WriteWithIntentAsync(k, null, cancellationToken);
     }
 
     /// <summary>Buffers a delete of the UTF-8 <paramref name="key"/>.</summary>
