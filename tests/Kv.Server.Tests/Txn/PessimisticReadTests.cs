@@ -23,11 +23,7 @@ public sealed class PessimisticReadTests(ITestOutputHelper output)
     public async Task LiveTransaction_KeepsWritersOutPastTheRecoveryDelay_ThenCommits()
     {
         await using var cluster = await TransactionTests.SplitClusterAsync(["m"]);
-        await cluster.PutAsync("c", "old-c");
-        await cluster.PutAsync("x", "old-x");
-        var txn = await TxnDriver.BeginLockingAsync(cluster, homeKey: "c");
-        Assert.Equal("old-c", await txn.GetAsync("c"));
-        Assert.Equal("old-x", await txn.GetAsync("x"));
+        var txn = await LockBothKeysAsync(cluster);
         using var beating = new CancellationTokenSource();
         var heartbeats = HeartbeatUntilAsync(txn, node: 1, beating.Token);
 
@@ -49,11 +45,7 @@ public sealed class PessimisticReadTests(ITestOutputHelper output)
     public async Task KilledCoordinator_ItsReadLocksAreReleasedWithin3s_AndItCanNeverCommit()
     {
         await using var cluster = await TransactionTests.SplitClusterAsync(["m"]);
-        await cluster.PutAsync("c", "old-c");
-        await cluster.PutAsync("x", "old-x");
-        var txn = await TxnDriver.BeginLockingAsync(cluster, homeKey: "c");
-        Assert.Equal("old-c", await txn.GetAsync("c"));
-        Assert.Equal("old-x", await txn.GetAsync("x"));
+        var txn = await LockBothKeysAsync(cluster);
         using (var beating = new CancellationTokenSource())
         {
             var heartbeats = HeartbeatUntilAsync(txn, node: 1, beating.Token);
@@ -95,7 +87,7 @@ public sealed class PessimisticReadTests(ITestOutputHelper output)
                 {
                     Interlocked.Increment(ref attempts);
                     var record = recorder.Begin();
-                    try
+                    await SdkTxnRecording.RecordAsync(record, async () =>
                     {
                         record.Read(first, Parse(await tx.GetStringAsync(first)));
                         await Task.Delay(100);
@@ -105,18 +97,7 @@ public sealed class PessimisticReadTests(ITestOutputHelper output)
                         await tx.PutAsync(second, string.Join(',', target.Append(element)));
                         record.Append(second, element);
                         await tx.CommitAsync();
-                        record.Complete(TxnOutcome.Committed);
-                    }
-                    catch (KvTransactionConflictException)
-                    {
-                        record.Complete(TxnOutcome.Aborted);
-                        throw;
-                    }
-                    catch (Exception)
-                    {
-                        record.Complete(TxnOutcome.Unknown);
-                        throw;
-                    }
+                    });
                 }, options);
             }
         })).ToList();
@@ -133,6 +114,17 @@ public sealed class PessimisticReadTests(ITestOutputHelper output)
         Assert.Equal(12, history.Transactions.Count(t => t.Outcome == TxnOutcome.Committed) - 1);
         var result = ListAppendChecker.Check(history);
         Assert.True(result.IsValid, result.Describe());
+    }
+
+    /// <summary>Writes c and x (one in each range) and begins a pessimistic transaction that has read-locked both.</summary>
+    private static async Task<TxnDriver> LockBothKeysAsync(InProcessCluster cluster)
+    {
+        await cluster.PutAsync("c", "old-c");
+        await cluster.PutAsync("x", "old-x");
+        var txn = await TxnDriver.BeginLockingAsync(cluster, homeKey: "c");
+        Assert.Equal("old-c", await txn.GetAsync("c"));
+        Assert.Equal("old-x", await txn.GetAsync("x"));
+        return txn;
     }
 
     private static async Task HeartbeatUntilAsync(TxnDriver txn, int node, CancellationToken stop)

@@ -85,7 +85,7 @@ public sealed class StarvationTests(ITestOutputHelper output)
             {
                 Interlocked.Increment(ref attempts);
                 var record = recorder.Begin();
-                try
+                await SdkTxnRecording.RecordAsync(record, async () =>
                 {
                     foreach (var key in Keys)
                     {
@@ -98,18 +98,7 @@ public sealed class StarvationTests(ITestOutputHelper output)
                     await tx.PutAsync("long-result", string.Join(',', sum.Append(element)));
                     record.Append("long-result", element);
                     await tx.CommitAsync();
-                    record.Complete(TxnOutcome.Committed);
-                }
-                catch (KvTransactionConflictException)
-                {
-                    record.Complete(TxnOutcome.Aborted);
-                    throw;
-                }
-                catch (Exception)
-                {
-                    record.Complete(TxnOutcome.Unknown);
-                    throw;
-                }
+                });
             }, new KvTransactionOptions
             {
                 LockReadsAfterConflicts = lockAfter, MaxAttempts = AttemptsMax, RetryBackoff = TimeSpan.FromMilliseconds(10),
