@@ -16,10 +16,15 @@ public sealed partial class KvClient
     /// </summary>
     /// <param name="options">Settings; defaults when null.</param>
     /// <param name="cancellationToken">Cancels the call and its retries.</param>
-    public async Task<KvTransaction> BeginTransactionAsync(KvTransactionOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<KvTransaction> BeginTransactionAsync(KvTransactionOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new KvTransactionOptions();
         options.Validate();
+        return BeginAttemptAsync(options, options.LocksReads(conflicts: 0), cancellationToken);
+    }
+
+    private async Task<KvTransaction> BeginAttemptAsync(KvTransactionOptions options, bool lockReads, CancellationToken cancellationToken)
+    {
         // A read-only transaction as of a given version needs no round trip to begin.
         if (options.ReadOnly && options.ReadTimestamp is { } at)
             return new KvTransaction(this, new Wire.Timestamp { WallNanos = at.WallNanos, Logical = at.Logical }, options,
@@ -44,7 +49,7 @@ public sealed partial class KvClient
             }
             if (response.ReadTimestamp is null)
                 throw new KvException(KvErrorCode.Internal, "BeginTransaction: the server answered without a read timestamp. Report it.");
-            return new KvTransaction(this, response.ReadTimestamp, options, attemptTimeout);
+            return new KvTransaction(this, response.ReadTimestamp, options, attemptTimeout, lockReads);
         }
         catch
         {
@@ -109,7 +114,8 @@ public sealed partial class KvClient
         for (int attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var tx = await BeginTransactionAsync(options, cancellationToken).ConfigureAwait(false);
+            // Every earlier attempt conflicted: past the option's count, this one locks what it reads (no starvation).
+            var tx = await BeginAttemptAsync(options, options.LocksReads(conflicts: attempt - 1), cancellationToken).ConfigureAwait(false);
             // Wound-wait: every attempt keeps the first one's age, so the body only gains against younger ones.
             if (priority == 0) priority = tx.ReadTimestamp.WallNanos;
             tx.Priority = priority;
@@ -133,6 +139,18 @@ public sealed partial class KvClient
     }
 
     // ---------------------------------------------------------------- calls of a transaction
+
+    /// <summary>A pessimistic transaction's heartbeat, at any node (it proposes to the home key's range).</summary>
+    internal Task<Wire.TxnHeartbeatResponse> TxnHeartbeatAsync(Wire.TxnHeartbeatRequest request, CancellationToken cancellationToken) =>
+        InvokeCoreAsync("TxnHeartbeat", idempotent: true, request.HomeKey.Memory,
+            (endpoint, call) => _router.TxnStub(endpoint).HeartbeatAsync(request, call).ResponseAsync,
+            (e, endpoint) => Classify(e, "TxnHeartbeat", endpoint, idempotent: true, request.HomeKey.Memory), cancellationToken);
+
+    /// <summary>Gives up a pessimistic transaction and drops its locks (idempotent).</summary>
+    internal Task<Wire.TxnRollbackResponse> TxnRollbackAsync(Wire.TxnRollbackRequest request, CancellationToken cancellationToken) =>
+        InvokeCoreAsync("TxnRollback", idempotent: true, request.HomeKey.Memory,
+            (endpoint, call) => _router.TxnStub(endpoint).RollbackAsync(request, call).ResponseAsync,
+            (e, endpoint) => Classify(e, "TxnRollback", endpoint, idempotent: true, request.HomeKey.Memory), cancellationToken);
 
     /// <summary>A transactional read, routed like Get to the leader of the key's range.</summary>
     internal Task<Wire.TxnReadResponse> TxnReadAsync(Wire.TxnReadRequest request, CancellationToken cancellationToken) =>

@@ -24,19 +24,22 @@ namespace Kv.Client;
 /// back; a rollback sends nothing (nothing was written).
 /// </para>
 /// </remarks>
-public sealed class KvTransaction : IAsyncDisposable
+public sealed partial class KvTransaction : IAsyncDisposable
 {
     private readonly KvClient _client;
     private readonly Wire.Timestamp _readTimestamp;
     private readonly KvTransactionOptions _options;
     private readonly CancellationTokenSource? _attemptTimeout;
     private readonly TxnBuffer _buffer = new();
+    private readonly ByteString _txnId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(TxnIdBytes));
     private readonly object _gate = new();
     private State _state;
 
-    internal KvTransaction(KvClient client, Wire.Timestamp readTimestamp, KvTransactionOptions options, CancellationTokenSource? attemptTimeout)
+    internal KvTransaction(KvClient client, Wire.Timestamp readTimestamp, KvTransactionOptions options, CancellationTokenSource? attemptTimeout,
+        bool lockReads = false)
     {
         _client = client;
+        _lockReads = lockReads;
         _readTimestamp = readTimestamp;
         _options = options;
         _attemptTimeout = attemptTimeout;
@@ -80,12 +83,16 @@ public sealed class KvTransaction : IAsyncDisposable
             if (_buffer.TryGetPointRead(k, out var value, out var version))
                 return value is null ? null : new KvEntry(k.Memory, value.Memory, ToVersion(version));
         }
-        var request = new Wire.TxnReadRequest { Key = k, ReadTimestamp = _readTimestamp, Stable = StableReads };
+        var request = new Wire.TxnReadRequest
+        {
+            Key = k, ReadTimestamp = _readTimestamp, Stable = StableReads, Lock = await LockSpecForAsync(k, cancellationToken).ConfigureAwait(false),
+        };
         var response = await WithAttemptTimeoutAsync("Get",
             ct => _client.TxnReadAsync(request, ct), cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
             ThrowIfNotActive();
+            if (request.Lock is not null) NoteLocked(k);
             _buffer.RecordPointRead(k, response.Version, response.Found ? response.Value : null);
             // A put made while the read was in flight wins, as if it had been made after.
             if (_buffer.TryGetWrite(k, out var write))
@@ -115,17 +122,23 @@ public sealed class KvTransaction : IAsyncDisposable
     /// <param name="key">The key, 1 byte to 4 KiB.</param>
     /// <param name="value">The value, at most 4 MiB.</param>
     /// <param name="cancellationToken">Checked before buffering.</param>
+    /// <remarks>An attempt that locks its reads (<see cref="KvTransactionOptions.LockReadsAfterConflicts"/>) first takes the key's write intent (one round trip, once per key).</remarks>
     public Task PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
     {
         var k = Key(key);
+        var v = ByteString.CopyFrom(value.Span);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
             ThrowIfNotActive();
             ThrowIfReadOnly();
-            _buffer.Put(k, ByteString.CopyFrom(value.Span));
+            if (!_lockReads)
+            {
+                _buffer.Put(k, v);
+                return Task.CompletedTask;
+            }
         }
-        return Task.CompletedTask;
+        return WriteWithIntentAsync(k, v, cancellationToken);
     }
 
     /// <summary>Buffers a write of the UTF-8 <paramref name="value"/> under the UTF-8 <paramref name="key"/>.</summary>
@@ -141,6 +154,7 @@ public sealed class KvTransaction : IAsyncDisposable
     /// </summary>
     /// <param name="key">The key, 1 byte to 4 KiB.</param>
     /// <param name="cancellationToken">Checked before buffering.</param>
+    /// <remarks>As <see cref="PutAsync(ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, CancellationToken)"/>, a locking attempt first takes the key's write intent.</remarks>
     public Task DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
     {
         var k = Key(key);
@@ -149,9 +163,13 @@ public sealed class KvTransaction : IAsyncDisposable
         {
             ThrowIfNotActive();
             ThrowIfReadOnly();
-            _buffer.Delete(k);
+            if (!_lockReads)
+            {
+                _buffer.Delete(k);
+                return Task.CompletedTask;
+            }
         }
-        return Task.CompletedTask;
+        return WriteWithIntentAsync(k, null, cancellationToken);
     }
 
     /// <summary>Buffers a delete of the UTF-8 <paramref name="key"/>.</summary>
@@ -206,6 +224,7 @@ public sealed class KvTransaction : IAsyncDisposable
                 Stable = StableReads,
                 Reverse = options.Reverse,
                 Limit = remaining < page ? (uint)remaining : (uint)options.PageSize,
+                Lock = await LockSpecForAsync(spanStart.IsEmpty ? LowestKey : spanStart, cancellationToken).ConfigureAwait(false),
             };
             var response = await WithAttemptTimeoutAsync("Scan",
                 ct => _client.TxnScanAsync(request, ct), cancellationToken).ConfigureAwait(false);
@@ -213,6 +232,7 @@ public sealed class KvTransaction : IAsyncDisposable
             lock (_gate)
             {
                 ThrowIfNotActive();
+                if (request.Lock is not null) NoteLockedSpan(request, response, spanStart, spanEnd);
                 _buffer.RecordSpan(spanStart, spanEnd);
                 foreach (var e in response.Entries)
                 {
@@ -270,19 +290,22 @@ public sealed class KvTransaction : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The transaction was already committed or rolled back.</exception>
     public async Task<KvVersion> CommitAsync(CancellationToken cancellationToken = default)
     {
+        ThrowIfAbortedWhileRunning();
         var request = new Wire.CommitTransactionRequest
         {
-            TxnId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(TxnIdBytes)),
+            TxnId = _txnId,
             ReadTimestamp = _readTimestamp,
             Protocol = _options.Protocol switch
             {
                 KvCommitProtocol.Paxos => Wire.CommitProtocol.Paxos,
                 KvCommitProtocol.TwoPhase => Wire.CommitProtocol.TwoPhase,
-                _ => Wire.CommitProtocol.Default,
+                // A pessimistic transaction's record is Paxos commit's: its locks' liveness and recovery go through it.
+                _ => _lockSpec is not null ? Wire.CommitProtocol.Paxos : Wire.CommitProtocol.Default,
             },
             Isolation = _options.Isolation == KvIsolation.Snapshot ? Wire.Isolation.Snapshot : Wire.Isolation.Serializable,
             Priority = Priority,
         };
+        if (_lockSpec is not null) request.HomeKey = _lockSpec.HomeKey;
         bool empty;
         lock (_gate)
         {
@@ -310,31 +333,43 @@ public sealed class KvTransaction : IAsyncDisposable
             _state = State.Aborted; // aborted, failed or unknown: either way this object is done
             throw;
         }
+        finally
+        {
+            // The commit settled the locks (or its outcome is unknown and the record settles them): no more heartbeats.
+            await StopHeartbeatsAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Abandons the transaction: its buffered writes are dropped and nothing is sent. Idempotent.</summary>
     /// <exception cref="InvalidOperationException">The transaction was already committed (or its commit was attempted).</exception>
-    public ValueTask RollbackAsync()
+    /// <remarks>A transaction that read with locks (<see cref="KvTransactionOptions.LockReadsAfterConflicts"/>) releases them (one call, best effort).</remarks>
+    public async ValueTask RollbackAsync()
     {
         lock (_gate)
         {
-            if (_state is State.RolledBack) return ValueTask.CompletedTask;
+            if (_state is State.RolledBack) return;
             ThrowIfNotActive();
             _state = State.RolledBack;
         }
+        await ReleaseLocksAsync().ConfigureAwait(false);
         _attemptTimeout?.Dispose();
-        return ValueTask.CompletedTask;
     }
 
-    /// <summary>Rolls the transaction back unless it was committed (nothing is sent), and releases its timer.</summary>
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// Rolls the transaction back unless it was committed (nothing is sent, except that read locks are released), and
+    /// releases its timer.
+    /// </summary>
+    public async ValueTask DisposeAsync()
     {
+        bool rolledBack;
         lock (_gate)
         {
-            if (_state is State.Active) _state = State.RolledBack;
+            rolledBack = _state is State.Active;
+            if (rolledBack) _state = State.RolledBack;
         }
+        if (rolledBack) await ReleaseLocksAsync().ConfigureAwait(false);
+        else await StopHeartbeatsAsync().ConfigureAwait(false);
         _attemptTimeout?.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     // ---------------------------------------------------------------- machinery

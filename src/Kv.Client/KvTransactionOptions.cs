@@ -84,6 +84,25 @@ public sealed record KvTransactionOptions
     /// </summary>
     public TimeSpan? AttemptTimeout { get; init; }
 
+    /// <summary>
+    /// Pessimistic reads against starvation: after this many attempts of a body ended in a conflict, RunTransactionAsync
+    /// runs the next attempts with locking reads. Each read then first takes a shared read lock on its key (or scanned
+    /// span) through the range's log and returns the newest version, so no other transaction can overwrite what the
+    /// attempt read until it ends, and its commit cannot fail validation; lock conflicts are settled by age (wound-wait:
+    /// the oldest transaction wins), and the SDK heartbeats the attempt while it holds locks. Default 2. 0: lock from the
+    /// first attempt (also for <see cref="KvClient.BeginTransactionAsync(KvTransactionOptions?, CancellationToken)"/>).
+    /// <c>null</c>: never (always optimistic). Used only by serializable read-write transactions with Paxos commit (the
+    /// default protocol is then sent as Paxos); ignored with <see cref="ReadOnly"/>, <see cref="KvIsolation.Snapshot"/>
+    /// or <see cref="KvCommitProtocol.TwoPhase"/>. A locking attempt's reads cost one consensus round each, and writers
+    /// of the keys it read wait (or retry) until it ends — also a plain write of such a key made by the body itself
+    /// outside the transaction, which then waits for its own transaction's lock until its deadline.
+    /// </summary>
+    public int? LockReadsAfterConflicts { get; init; } = 2;
+
+    /// <summary>Whether an attempt after <paramref name="conflicts"/> conflicted ones reads with locks.</summary>
+    internal bool LocksReads(int conflicts) =>
+        LockReadsAfterConflicts is { } after && conflicts >= after && !ReadOnly && Isolation == KvIsolation.Serializable && Protocol != KvCommitProtocol.TwoPhase;
+
     internal void Validate()
     {
         if (!Enum.IsDefined(Protocol)) throw new ArgumentOutOfRangeException(nameof(Protocol), Protocol, "Unknown commit protocol.");
@@ -92,6 +111,8 @@ public sealed record KvTransactionOptions
         if (MaxAttempts is < 1 or > 1_000) throw new ArgumentOutOfRangeException(nameof(MaxAttempts), MaxAttempts, "Must be 1 to 1,000.");
         if (RetryBackoff < TimeSpan.Zero || RetryBackoffMax < RetryBackoff)
             throw new ArgumentOutOfRangeException(nameof(RetryBackoff), RetryBackoff, "Must be 0 or more and at most RetryBackoffMax.");
+        if (LockReadsAfterConflicts is < 0 or > 1_000)
+            throw new ArgumentOutOfRangeException(nameof(LockReadsAfterConflicts), LockReadsAfterConflicts, "Must be 0 to 1,000, or null for never.");
         if (AttemptTimeout is { } t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(AttemptTimeout), t, "Must be positive (or null for none).");
     }
 }

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Kv.Server.Clock;
 using Kv.Server.Configuration;
 using Kv.Server.Replication;
+using Kv.Server.Txn;
 using Kv.Storage.Mvcc;
 using Kv.Txn;
 using Kv.Txn.Coordination;
@@ -51,6 +52,7 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
         ServeAsync(context, async ct =>
         {
             _validate.TxnRead(request);
+            PessimisticReads.CheckNotStable(request.Lock, request.Stable);
             byte[] key = request.Key.ToByteArray();
             var at = TxnWire.ToStorage(request.ReadTimestamp);
             for (int attempt = 0; ; attempt++)
@@ -58,7 +60,8 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
                 var (read, held) = await RequestRouting.RoutedAsync(_locator, request.Key, async route =>
                 {
                     if (request.Stable) await ClosedTimestamps.EnsureAsync(_host, _clock, route.RangeId, at, ct).ConfigureAwait(false);
-                    return await _host.ReadWithLockAsync(route.RangeId, key, at, ct).ConfigureAwait(false);
+                    var readAt = await PessimisticReads.LockKeyAsync(_coordinator, request.Lock, request.LockForWrite, route, request.Key, at, ct).ConfigureAwait(false);
+                    return await _host.ReadWithLockAsync(route.RangeId, key, readAt, ct).ConfigureAwait(false);
                 }).ConfigureAwait(false);
                 if (read.Status != MvccReadStatus.StagedVersionEncountered)
                 {
@@ -78,6 +81,7 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
         ServeAsync(context, async ct =>
         {
             _validate.TxnScan(request);
+            PessimisticReads.CheckNotStable(request.Lock, request.Stable);
             byte[] start = request.StartKey.ToByteArray();
             byte[]? end = request.EndKey.IsEmpty ? null : request.EndKey.ToByteArray();
             int limit = request.Limit == 0 ? _limits.ScanLimitDefault : (int)request.Limit;
@@ -90,8 +94,9 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
                 {
                     route = r;
                     if (request.Stable) await ClosedTimestamps.EnsureAsync(_host, _clock, r.RangeId, at, ct).ConfigureAwait(false);
-                    return await _host.ScanAsync(r.RangeId, ScanPaging.Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct, at)
-                        .ConfigureAwait(false);
+                    var clipped = ScanPaging.Clip(new KeySpan(start, end), r.Span);
+                    var readAt = await PessimisticReads.LockSpanAsync(_coordinator, request.Lock, r, clipped, at, ct).ConfigureAwait(false);
+                    return await _host.ScanAsync(r.RangeId, clipped, limit, request.Reverse, resumeKey: null, ct, readAt).ConfigureAwait(false);
                 }, Locate).ConfigureAwait(false);
                 var staged = page.Entries.FirstOrDefault(e => e.Result.Status == MvccReadStatus.StagedVersionEncountered);
                 if (staged.Key is not null)
@@ -118,17 +123,34 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
             var outcome = await _coordinator.CommitAsync(request, ct).ConfigureAwait(false);
             if (outcome.Status == CommitStatus.Committed)
                 return new Wire.CommitTransactionResponse { CommitTimestamp = TxnWire.ToWire(outcome.CommitTimestamp) };
-            var detail = new Wire.TxnConflict { Reason = outcome.Reason };
-            if (outcome.Key is not null) detail.Key = outcome.Key;
-            if (outcome.ConflictingTxn is not null) detail.ConflictingTxnId = outcome.ConflictingTxn;
-            var status = new Google.Rpc.Status
-            {
-                Code = (int)StatusCode.Aborted,
-                Message = $"The transaction was aborted: {outcome.Reason}. Run it again.",
-            };
-            status.Details.Add(Google.Protobuf.WellKnownTypes.Any.Pack(detail));
-            throw status.ToRpcException();
+            throw Aborted(outcome.Reason, outcome.Key, outcome.ConflictingTxn);
         });
+
+    /// <inheritdoc />
+    public override Task<Wire.TxnHeartbeatResponse> Heartbeat(Wire.TxnHeartbeatRequest request, ServerCallContext context) =>
+        ServeAsync(context, async ct =>
+        {
+            var (aborted, interval) = await _coordinator.HeartbeatAsync(request.TxnId, request.HomeKey, request.Keys, ct).ConfigureAwait(false);
+            return new Wire.TxnHeartbeatResponse { Aborted = aborted, IntervalMs = (uint)Math.Max(1, interval.TotalMilliseconds) };
+        });
+
+    /// <inheritdoc />
+    public override Task<Wire.TxnRollbackResponse> Rollback(Wire.TxnRollbackRequest request, ServerCallContext context) =>
+        ServeAsync(context, async ct => new Wire.TxnRollbackResponse
+        {
+            Aborted = await _coordinator.RollbackAsync(request.TxnId, request.HomeKey, request.Keys, request.SpanReads, ct).ConfigureAwait(false),
+        });
+
+    /// <summary>ABORTED with a <see cref="Wire.TxnConflict"/> detail: the client runs the transaction again.</summary>
+    private static RpcException Aborted(string reason, ByteString? key, ByteString? conflictingTxn)
+    {
+        var detail = new Wire.TxnConflict { Reason = reason };
+        if (key is not null) detail.Key = key;
+        if (conflictingTxn is not null) detail.ConflictingTxnId = conflictingTxn;
+        var status = new Google.Rpc.Status { Code = (int)StatusCode.Aborted, Message = $"The transaction was aborted: {reason}. Run it again." };
+        status.Details.Add(Google.Protobuf.WellKnownTypes.Any.Pack(detail));
+        return status.ToRpcException();
+    }
 
     private Task<T> ServeAsync<T>(ServerCallContext context, Func<CancellationToken, Task<T>> body) => ServeAsync(context, ambiguous: false, body);
 
@@ -155,6 +177,10 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
         catch (ClockForwardJumpException e)
         {
             throw Telemetry.KvTracing.Fail(span, KvErrors.InvalidArgument("read_timestamp", $"too far ahead of this node's clock: {e.Message}"));
+        }
+        catch (TxnAbortedException e)
+        {
+            throw Aborted(e.Message, null, null);
         }
         catch (TxnOutcomeUnknownException e)
         {

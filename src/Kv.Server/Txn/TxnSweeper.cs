@@ -9,8 +9,9 @@ namespace Kv.Server.Txn;
 
 /// <summary>
 /// Finds orphans that no reader meets: every <c>interval</c>, in each range this node leads, the locks and the
-/// unfinished records older than twice the recovery delay, whose transactions it then finishes (at most
-/// <see cref="PerRoundMax"/> per round, so a backlog cannot swamp the node).
+/// unfinished records (PENDING, STAGING, or COMMITTED and not forgotten) older than twice the recovery delay, whose
+/// transactions it then finishes (at most <see cref="PerRoundMax"/> per round, so a backlog cannot swamp the node) —
+/// unless their records show them alive: a pessimistic transaction heartbeats its record while its body runs.
 /// </summary>
 internal sealed class TxnSweeper(ReplicaHost host, TxnCoordinator coordinator, HybridLogicalClock clock, TimeSpan recoverAfter,
     ILogger<TxnSweeper> logger) : IAsyncDisposable

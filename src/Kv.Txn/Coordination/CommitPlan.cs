@@ -19,7 +19,7 @@ public sealed record StageItem(ByteString Key, TxnWrite? Write, TxnReadDependenc
 public sealed class CommitPlan
 {
     private CommitPlan(ByteString txnIdBytes, TxnId txnId, StorageTimestamp readTimestamp, IReadOnlyList<StageItem> items, bool snapshotIsolation,
-        long priority)
+        long priority, ByteString pessimisticHomeKey)
     {
         SnapshotIsolation = snapshotIsolation;
         Priority = priority != 0 ? priority : readTimestamp.WallNanos;
@@ -27,7 +27,9 @@ public sealed class CommitPlan
         TxnId = txnId;
         ReadTimestamp = readTimestamp;
         Items = items;
-        HomeKey = items.FirstOrDefault(i => i.Write is not null)?.Key ?? items.FirstOrDefault()?.Key ?? ByteString.Empty;
+        Pessimistic = !pessimisticHomeKey.IsEmpty;
+        HomeKey = Pessimistic ? pessimisticHomeKey
+            : items.FirstOrDefault(i => i.Write is not null)?.Key ?? items.FirstOrDefault()?.Key ?? ByteString.Empty;
         // The commit lands above what it read and above the snapshot it read at.
         Floor = items.Where(i => i.Read is not null).Select(i => TxnWire.ToStorage(i.Read!.Version)).Append(readTimestamp).Max();
     }
@@ -56,6 +58,12 @@ public sealed class CommitPlan
     /// <summary>Wound-wait priority: smaller is older and stronger.</summary>
     public long Priority { get; }
 
+    /// <summary>
+    /// A pessimistic transaction: its reads were taken under read locks, and its record (PENDING, kept alive by the
+    /// client's heartbeats) is already at <see cref="HomeKey"/>, which need not be one of its keys.
+    /// </summary>
+    public bool Pessimistic { get; }
+
     /// <summary>Whether the transaction writes anything.</summary>
     public bool HasWrites => Items.Any(i => i.Write is not null);
 
@@ -79,7 +87,9 @@ public sealed class CommitPlan
         foreach (var read in request.Reads)
         {
             if (read.Key.IsEmpty) throw new ArgumentException("reads: a key is empty");
-            if (TxnWire.ToStorage(read.Version) > readTs) throw new ArgumentException("reads: a version is above the read timestamp");
+            // Under a read lock a pessimistic read returns the newest version, which may be above the read timestamp.
+            if (TxnWire.ToStorage(read.Version) > readTs && request.HomeKey.IsEmpty)
+                throw new ArgumentException("reads: a version is above the read timestamp");
             string hex = TxnWire.Hex(read.Key);
             if (index.TryGetValue(hex, out int at))
             {
@@ -100,7 +110,8 @@ public sealed class CommitPlan
         if (!snapshot && request.Isolation != Isolation.Serializable) throw new ArgumentException($"isolation: unknown value {(int)request.Isolation}");
         // Under snapshot isolation only the writes take part: nothing validates or locks what was read.
         if (snapshot) items = items.Where(i => i.Write is not null).Select(i => i with { Read = null }).ToList();
-        return new CommitPlan(request.TxnId, txnId, readTs, items, snapshot, request.Priority);
+        if (snapshot && !request.HomeKey.IsEmpty) throw new ArgumentException("home_key: pessimistic (locking) reads are for serializable transactions");
+        return new CommitPlan(request.TxnId, txnId, readTs, items, snapshot, request.Priority, request.HomeKey);
     }
 
     /// <summary>The items with every scanned span cut where the ranges (as <paramref name="locate"/> knows them) end.</summary>
@@ -114,18 +125,27 @@ public sealed class CommitPlan
                 cut.Add(item);
                 continue;
             }
-            var start = item.Span.StartKey;
-            while (true)
-            {
-                var (_, _, rangeEnd) = locate(start);
-                bool last = rangeEnd is null || (!item.Span.EndKey.IsEmpty && item.Span.EndKey.Span.SequenceCompareTo(rangeEnd) <= 0);
-                var piece = new TxnSpanRead { StartKey = start, EndKey = last ? item.Span.EndKey : ByteString.CopyFrom(rangeEnd) };
-                cut.Add(new StageItem(start, null, null, piece));
-                if (last) break;
-                start = piece.EndKey;
-            }
+            cut.AddRange(CutAtRanges(item.Span, locate).Select(piece => new StageItem(piece.StartKey, null, null, piece)));
         }
         return cut;
+    }
+
+    /// <summary><paramref name="span"/> cut where the ranges (as <paramref name="locate"/> knows them) end, in order.</summary>
+    public static List<TxnSpanRead> CutAtRanges(TxnSpanRead span, Func<ByteString, (ulong RangeId, byte[] Start, byte[]? End)> locate)
+    {
+        ArgumentNullException.ThrowIfNull(span);
+        ArgumentNullException.ThrowIfNull(locate);
+        var pieces = new List<TxnSpanRead>();
+        var start = span.StartKey;
+        while (true)
+        {
+            var (_, _, rangeEnd) = locate(start);
+            bool last = rangeEnd is null || (!span.EndKey.IsEmpty && span.EndKey.Span.SequenceCompareTo(rangeEnd) <= 0);
+            var piece = new TxnSpanRead { StartKey = start, EndKey = last ? span.EndKey : ByteString.CopyFrom(rangeEnd) };
+            pieces.Add(piece);
+            if (last) return pieces;
+            start = piece.EndKey;
+        }
     }
 
     /// <summary>The stage command of some of the items.</summary>

@@ -29,17 +29,26 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
 
         List<(List<StageItem> Items, RangeCommandResult Result)> stages;
         RangeCommandResult? manifestResult = null;
+        // A pessimistic transaction's home key (where its PENDING record is) need not be one of its keys; then the
+        // manifest goes on its own, in parallel with the stages.
+        bool rides = !sequential && plan.HasWrites && items.Any(i => i.Key.Equals(plan.HomeKey));
+        Task<RangeCommandResult>? alone = null;
         try
         {
             // The manifest rides with the stage of the range that holds the home key: one command, one round. With
             // fail points it is sent on its own after the stages, so that the boundary between them exists.
-            stages = await fanOut.ProposeAsync(items, i => i.Key, part =>
+            if (!sequential && plan.HasWrites && !rides)
+                alone = fanOut.ProposeAtAsync(plan.HomeKey, new RangeCommand { TxnRecord = manifest }, cancellationToken);
+            var staging = fanOut.ProposeAsync(items, i => i.Key, part =>
             {
                 var command = plan.StageCommand(part, commitTs, CommitProtocol.Paxos, nodeId);
-                if (!sequential && plan.HasWrites && part.Any(i => i.Write is not null && i.Key.Equals(plan.HomeKey))) command.TxnStage.Manifest = manifest;
+                if (rides && part.Any(i => i.Key.Equals(plan.HomeKey))) command.TxnStage.Manifest = manifest;
                 return command;
             }, cancellationToken, sequential ? i => i == 0 ? ReachedAsync(TxnStep.BetweenStages, cancellationToken) : default : null,
-                fixedToRange: i => i.Span is not null).ConfigureAwait(false);
+                fixedToRange: i => i.Span is not null);
+            if (alone is not null) await Task.WhenAll(staging, alone).ConfigureAwait(false);
+            stages = await staging.ConfigureAwait(false);
+            if (alone is not null) manifestResult = await alone.ConfigureAwait(false);
             if (sequential)
             {
                 await ReachedAsync(TxnStep.AfterStagesBeforeDecision, cancellationToken).ConfigureAwait(false);
@@ -75,6 +84,10 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
         await publisher.ResolveAsync(plan.TxnIdBytes, commit: true, commitTs, keys, cancellationToken,
             failPoints is null ? null : i => i == 0 ? ReachedAsync(TxnStep.DuringPublish, cancellationToken) : default,
             forgetHomeKey: plan.HasWrites ? plan.HomeKey : null).ConfigureAwait(false);
+        // A pessimistic read-only transaction has no manifest; its PENDING record is done with too.
+        if (plan.Pessimistic && (!plan.HasWrites || !keys.Contains(plan.HomeKey)))
+            await publisher.RecordAsync(new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Forget, TxnId = plan.TxnIdBytes, HomeKey = plan.HomeKey },
+                cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -87,7 +100,7 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
         var conflict = refusal?.ConflictingLock;
         var conflictKey = refusal is { Key.IsEmpty: false } ? refusal.Key : null;
         var ct = background.Stopping;
-        if (plan.HasWrites)
+        if (plan.HasWrites || plan.Pessimistic)
         {
             TxnCommandResult abort;
             try
@@ -123,7 +136,7 @@ internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher
             {
                 try
                 {
-                    await recovery.RecoverAsync(home, bounded.Token).ConfigureAwait(false);
+                    await recovery.RecoverAsync(home, force: true, bounded.Token).ConfigureAwait(false);
                     break;
                 }
                 catch (Exception e) when (e is not OperationCanceledException && e is not InvalidOperationException)

@@ -19,6 +19,9 @@ public sealed class TxnCoordinator : IAsyncDisposable
     private readonly PaxosCommit _paxos;
     private readonly TwoPhaseCommit _twoPhase;
     private readonly TxnRecovery _recovery;
+    private readonly TxnPublisher _publisher;
+    private readonly RangeFanOut _fanOut;
+    private readonly ReadLocks _readLocks;
     private readonly ConcurrentDictionary<string, Task<bool>> _recovering = new(StringComparer.Ordinal);
 
     /// <summary>Creates the coordinator of node <paramref name="nodeId"/>.</summary>
@@ -36,7 +39,10 @@ public sealed class TxnCoordinator : IAsyncDisposable
         _background = new BackgroundWork(logger);
         var fanOut = new RangeFanOut(ranges);
         var publisher = new TxnPublisher(fanOut, logger);
-        _recovery = new TxnRecovery(fanOut, publisher, decisions, logger);
+        _fanOut = fanOut;
+        _publisher = publisher;
+        _recovery = new TxnRecovery(fanOut, publisher, decisions, clock, options.RecoverAfter, logger);
+        _readLocks = new ReadLocks(ranges, WoundHolderAsync, WaitOrRecoverAsync);
         _paxos = new PaxosCommit(nodeId, fanOut, publisher, _background, options.FailPoints, WoundAsync, _recovery);
         _twoPhase = new TwoPhaseCommit(nodeId, fanOut, publisher, _background, decisionLog, options.FailPoints, WoundAsync);
     }
@@ -52,6 +58,9 @@ public sealed class TxnCoordinator : IAsyncDisposable
         var commitTs = await _clock.NowAboveAsync(plan.Floor, cancellationToken).ConfigureAwait(false);
         if (plan.Items.Count == 0) return CommitOutcome.Committed(commitTs);
         var protocol = request.Protocol == CommitProtocol.Default ? _options.DefaultProtocol : request.Protocol;
+        // A pessimistic transaction's liveness and recovery go through its record, which two-phase commit does not keep.
+        if (plan.Pessimistic && protocol == CommitProtocol.TwoPhase)
+            throw new ArgumentException("protocol: a pessimistic transaction (home_key set) commits with Paxos commit, not two-phase commit");
         return await TxnMetrics.RecordAsync(_options.Metrics, protocol, protocol switch
         {
             CommitProtocol.Paxos => _paxos.CommitAsync(plan, commitTs, cancellationToken),
@@ -85,11 +94,56 @@ public sealed class TxnCoordinator : IAsyncDisposable
             await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Finishes the transaction that holds <paramref name="found"/> now; false when it must be waited for (two-phase, coordinator silent).</summary>
+    /// <summary>
+    /// Finishes the transaction that holds <paramref name="found"/> now; false when it must be waited for (two-phase
+    /// with its coordinator silent, or alive by its record: a manifest or heartbeat within <see cref="TxnCoordinatorOptions.RecoverAfter"/>).
+    /// </summary>
     public Task<bool> RecoverAsync(TxnLock found, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(found);
-        return Shared(TxnWire.Hex(found.TxnId), ct => _recovery.RecoverAsync(found, ct), cancellationToken);
+        return Shared(TxnWire.Hex(found.TxnId), ct => _recovery.RecoverAsync(found, force: false, ct), cancellationToken);
+    }
+
+    /// <summary>
+    /// A pessimistic read: takes the transaction's shared read lock on <paramref name="key"/> or <paramref name="span"/>
+    /// (one piece inside range <paramref name="rangeId"/>) — or, <paramref name="forWrite"/>, its exclusive write intent
+    /// on the key — through the range's log, waiting for an older transaction's lock in the way and wounding a younger one's. False when the range no longer holds it (it split or moved: route
+    /// again). Throws <see cref="TxnAbortedException"/> when the transaction was aborted meanwhile.
+    /// </summary>
+    public Task<bool> LockForReadAsync(TxnLockSpec spec, ulong rangeId, ByteString? key, TxnSpanRead? span, bool forWrite, CancellationToken cancellationToken) =>
+        _readLocks.LockAsync(spec, rangeId, key, span, forWrite, cancellationToken);
+
+    /// <summary>
+    /// A pessimistic transaction's heartbeat: creates its PENDING record at <paramref name="homeKey"/> if there is none,
+    /// or refreshes it and adds <paramref name="keys"/>. Returns whether the transaction was aborted, and how soon the
+    /// next heartbeat is due (a quarter of the recovery delay, so that a live one is never judged stale).
+    /// </summary>
+    public async Task<(bool Aborted, TimeSpan Interval)> HeartbeatAsync(ByteString txnId, ByteString homeKey, IEnumerable<ByteString> keys,
+        CancellationToken cancellationToken)
+    {
+        var op = new TxnRecordOp { Kind = TxnRecordOp.Types.Kind.Heartbeat, TxnId = ValidTxn(txnId), HomeKey = ValidHome(homeKey) };
+        op.Keys.AddRange(keys);
+        if (op.Keys.Count > TxnLimits.KeysMax) throw new ArgumentException($"keys: more than {TxnLimits.KeysMax} in one heartbeat");
+        var result = await _publisher.RecordAsync(op, cancellationToken).ConfigureAwait(false);
+        return (result.Record?.Status == TxnStatus.Aborted, _options.RecoverAfter / 4);
+    }
+
+    /// <summary>
+    /// Gives up a pessimistic transaction before its commit: aborts its record unless a commit already began (then
+    /// false: that commit settles it) and drops its locks on <paramref name="keys"/> and <paramref name="spans"/>.
+    /// </summary>
+    public async Task<bool> RollbackAsync(ByteString txnId, ByteString homeKey, IReadOnlyList<ByteString> keys, IReadOnlyList<TxnSpanRead> spans,
+        CancellationToken cancellationToken)
+    {
+        var abort = await _publisher.RecordAsync(new TxnRecordOp
+        {
+            Kind = TxnRecordOp.Types.Kind.Abort, TxnId = ValidTxn(txnId), HomeKey = ValidHome(homeKey), OnlyIfAbsent = true,
+        }, cancellationToken).ConfigureAwait(false);
+        if (abort.Record.Status != TxnStatus.Aborted) return false;
+        var all = keys.Concat(spans.SelectMany(s => CommitPlan.CutAtRanges(s, _fanOut.Locate)).Select(p => p.StartKey)).Append(homeKey)
+            .Concat(abort.Record.Keys).Distinct().ToList();
+        await _publisher.ResolveAsync(txnId, commit: false, StorageTimestamp.Zero, all, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Finishes a record the sweeper found STAGING (or COMMITTED and not forgotten) long after it was written.</summary>
@@ -107,16 +161,33 @@ public sealed class TxnCoordinator : IAsyncDisposable
     /// </summary>
     private async Task WoundAsync(CommitPlan plan, TxnLock? holder)
     {
-        if (holder is null || holder.Priority <= plan.Priority || holder.Protocol == CommitProtocol.TwoPhase) return;
+        if (holder is null || holder.Priority <= plan.Priority) return;
+        await WoundHolderAsync(holder).ConfigureAwait(false);
+    }
+
+    /// <summary>Finishes a younger <paramref name="holder"/> now, alive or not (bounded; best effort: a failure leaves it to ordinary recovery).</summary>
+    private async Task WoundHolderAsync(TxnLock holder)
+    {
+        if (holder.Protocol == CommitProtocol.TwoPhase) return;
         try
         {
-            await RecoverAsync(holder, _background.Stopping).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            await Shared(TxnWire.Hex(holder.TxnId) + "/wound", ct => _recovery.RecoverAsync(holder, force: true, ct), _background.Stopping)
+                .WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Left to ordinary recovery.
         }
     }
+
+    private static ByteString ValidTxn(ByteString txnId)
+    {
+        TxnWire.ToTxnId(txnId);
+        return txnId;
+    }
+
+    private static ByteString ValidHome(ByteString homeKey) =>
+        homeKey is { IsEmpty: false } ? homeKey : throw new ArgumentException("home_key: required (the first key the transaction locks)");
 
     /// <summary>Waits until the background work (publishing) of every commit so far is done.</summary>
     public Task DrainAsync(CancellationToken cancellationToken) => _background.DrainAsync(cancellationToken);

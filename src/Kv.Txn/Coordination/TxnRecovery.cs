@@ -11,12 +11,19 @@ namespace Kv.Txn.Coordination;
 /// (the coordinator's manifest then fails); a STAGING one is committed if every key it names is locked by the
 /// transaction — asking each range, which at the same time makes sure a stage that is not there never will be —
 /// and aborted otherwise (conditionally: a racing recovery may have committed it). For two-phase commit: ask the
-/// coordinating node, and wait while it cannot answer.
+/// coordinating node, and wait while it cannot answer. A PENDING record (a pessimistic transaction still running its
+/// body) is aborted like a missing one, but only once its heartbeats are older than the recovery delay; a STAGING or
+/// PENDING record written within that delay is alive and waited for — unless <c>force</c> (wound-wait, or the
+/// coordinator settling its own transaction) says to finish it now.
 /// </summary>
-internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, ITwoPhaseDecisionSource decisions, ILogger logger)
+internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, ITwoPhaseDecisionSource decisions, ITxnClock clock, TimeSpan recoverAfter,
+    ILogger logger)
 {
-    /// <summary>Resolves the transaction that holds <paramref name="found"/>; true when it is resolved, false when it must be waited for.</summary>
-    public async Task<bool> RecoverAsync(TxnLock found, CancellationToken cancellationToken)
+    /// <summary>
+    /// Resolves the transaction that holds <paramref name="found"/>; true when it is resolved, false when it must be
+    /// waited for (two-phase with a silent coordinator, or — unless <paramref name="force"/> — alive by its record).
+    /// </summary>
+    public async Task<bool> RecoverAsync(TxnLock found, bool force, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(found);
         if (found.Protocol == CommitProtocol.TwoPhase)
@@ -39,17 +46,23 @@ internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, IT
                 await publisher.ResolveAsync(found.TxnId, commit: false, StorageTimestamp.Zero, Union(record.Keys, found.Key), cancellationToken).ConfigureAwait(false);
                 return true;
             case TxnStatus.Staging:
+                if (!force && await AliveAsync(record, cancellationToken).ConfigureAwait(false)) return false;
                 return await RecoverStagingAsync(record, found, cancellationToken).ConfigureAwait(false);
             default:
             {
-                // No record: abort — but only if there still is none. The manifest may have been chosen since the
-                // query, and a STAGING record may be implicitly committed: then recover it by the rules for STAGING.
+                if (record.Status == TxnStatus.Pending && !force && await AliveAsync(record, cancellationToken).ConfigureAwait(false)) return false;
+                // No record (or PENDING: no commit begun): abort — but only if there still is none. The manifest may
+                // have been chosen since the query, and a STAGING record may be implicitly committed: then recover it
+                // by the rules for STAGING. A PENDING one that heartbeated meanwhile is left alone (unless forced).
                 var abort = await publisher.RecordAsync(new TxnRecordOp
                 {
                     Kind = TxnRecordOp.Types.Kind.Abort, TxnId = found.TxnId, HomeKey = found.HomeKey, OnlyIfAbsent = true,
+                    HeartbeatBefore = force ? null : TxnWire.ToWire(await StaleBeforeAsync(cancellationToken).ConfigureAwait(false)),
                 }, cancellationToken).ConfigureAwait(false);
                 switch (abort.Record.Status)
                 {
+                    case TxnStatus.Pending:
+                        return false;
                     case TxnStatus.Staging:
                         return await RecoverStagingAsync(abort.Record, found, cancellationToken).ConfigureAwait(false);
                     case TxnStatus.Committed:
@@ -64,17 +77,27 @@ internal sealed class TxnRecovery(RangeFanOut fanOut, TxnPublisher publisher, IT
         }
     }
 
-    /// <summary>Finishes a STAGING record found by the sweeper (its coordinator went quiet).</summary>
+    /// <summary>Finishes a PENDING or STAGING record found by the sweeper (its coordinator went quiet), unless it is alive.</summary>
     public Task<bool> RecoverRecordAsync(TxnRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         var anyKey = new TxnLock { TxnId = record.TxnId, HomeKey = record.HomeKey, Key = record.HomeKey, Protocol = CommitProtocol.Paxos };
         return record.Status switch
         {
-            TxnStatus.Staging => RecoverStagingAsync(record, anyKey, cancellationToken),
+            TxnStatus.Staging or TxnStatus.Pending => RecoverAsync(anyKey, force: false, cancellationToken),
             TxnStatus.Committed => CommitThenTrue(record, cancellationToken),
             _ => Task.FromResult(true),
         };
+    }
+
+    // Its coordinator wrote the record (a manifest, or a heartbeat) within the recovery delay: it is alive.
+    private async Task<bool> AliveAsync(TxnRecord record, CancellationToken cancellationToken) =>
+        TxnWire.ToStorage(record.WrittenAt) >= await StaleBeforeAsync(cancellationToken).ConfigureAwait(false);
+
+    private async Task<StorageTimestamp> StaleBeforeAsync(CancellationToken cancellationToken)
+    {
+        var now = await clock.NowAboveAsync(StorageTimestamp.Zero, cancellationToken).ConfigureAwait(false);
+        return new StorageTimestamp(now.WallNanos - recoverAfter.Ticks * 100, 0);
     }
 
     private async Task<bool> CommitThenTrue(TxnRecord record, CancellationToken cancellationToken)

@@ -22,6 +22,7 @@ public sealed partial class RangeTxnTable
     {
         ArgumentNullException.ThrowIfNull(stage);
         ArgumentNullException.ThrowIfNull(data);
+        if (stage.LockOnly) return LockForRead(batch, stage, now);
         if (stage.Manifest is null) return StageKeys(batch, stage, now, data);
         // The manifest first: a record a recovery already wrote (ABORTED) refuses the stage, nothing locked.
         var record = ApplyRecord(batch, stage.Manifest, now);
@@ -58,9 +59,11 @@ public sealed partial class RangeTxnTable
         foreach (var span in stage.SpanReads)
         {
             byte[]? end = span.EndKey.IsEmpty ? null : span.EndKey.ToByteArray();
-            var conflict = AllPointLocks().FirstOrDefault(l => l.Write && !l.TxnId.Equals(stage.TxnId) && InSpan(l.Key.Span, span));
+            var conflict = AllPointLocks().FirstOrDefault(l => (l.Write || l.Exclusive) && !l.TxnId.Equals(stage.TxnId) && InSpan(l.Key.Span, span));
             if (conflict is not null) return Refuse(batch, stage.TxnId, now, "another transaction is writing into a scanned span", conflict.Key, conflict);
             if (readTs <= StorageTimestamp.Zero) return Refused("a scanned span needs the read timestamp", retryable: false);
+            // Locked by a pessimistic scan before it read: nothing in it can have changed since what it saw.
+            if (_spanLocks.Any(l => l.TxnId.Equals(stage.TxnId) && SpanCovers(l, span))) continue;
             if (data.ChangedAfter(span.StartKey.ToByteArray(), end, readTs))
                 return Refuse(batch, stage.TxnId, now, "a key in a scanned span changed or appeared after the read timestamp", span.StartKey);
         }
@@ -93,7 +96,7 @@ public sealed partial class RangeTxnTable
         }
         foreach (var span in stage.SpanReads)
         {
-            if (_spanLocks.Any(l => l.TxnId.Equals(stage.TxnId) && l.Key.Equals(span.StartKey))) continue;
+            if (_spanLocks.Any(l => l.TxnId.Equals(stage.TxnId) && l.Key.Equals(span.StartKey) && !l.Pending)) continue;
             var held = NewLock(stage, span.StartKey, write: false, now);
             held.Span = true;
             held.SpanEnd = span.EndKey;
@@ -151,8 +154,9 @@ public sealed partial class RangeTxnTable
     public TxnCommandResult Prevent(WriteBatch batch, TxnPrevent prevent, StorageTimestamp now)
     {
         ArgumentNullException.ThrowIfNull(prevent);
-        if (LocksOn(prevent.Key.Span).Any(l => l.TxnId.Equals(prevent.TxnId))
-            || _spanLocks.Any(l => l.TxnId.Equals(prevent.TxnId) && l.Key.Equals(prevent.Key)))
+        // A pending lock (a pessimistic read's) is not a vote: only the commit's stage is.
+        if (LocksOn(prevent.Key.Span).Any(l => l.TxnId.Equals(prevent.TxnId) && !l.Pending)
+            || _spanLocks.Any(l => l.TxnId.Equals(prevent.TxnId) && l.Key.Equals(prevent.Key) && !l.Pending))
             return new TxnCommandResult { Ok = true, Staged = true };
         // Published here already: it was staged (and the transaction is committed).
         if (_finished.TryGetValue(TxnWire.Hex(prevent.TxnId), out var finished)) return new TxnCommandResult { Ok = true, Staged = finished.Committed };
@@ -163,8 +167,9 @@ public sealed partial class RangeTxnTable
     /// <summary>A plain (non-transactional) write of the key must wait while any transaction holds a lock on it.</summary>
     public TxnLock? BlockingPlainWrite(ReadOnlySpan<byte> key) => LocksOn(key).FirstOrDefault() ?? SpanLocksCovering(key).FirstOrDefault();
 
+    // A read conflicts with a write lock or a write intent; a write with any lock.
     private TxnLock? ConflictingLock(ByteString key, ByteString txnId, bool forWrite) =>
-        LocksOn(key.Span).FirstOrDefault(l => !l.TxnId.Equals(txnId) && (forWrite || l.Write))
+        LocksOn(key.Span).FirstOrDefault(l => !l.TxnId.Equals(txnId) && (forWrite || l.Write || l.Exclusive))
         ?? (forWrite ? SpanLocksCovering(key.Span).FirstOrDefault(l => !l.TxnId.Equals(txnId)) : null);
 
     private IEnumerable<TxnLock> AllPointLocks() => _locks.Values.SelectMany(l => l);
@@ -172,8 +177,9 @@ public sealed partial class RangeTxnTable
     private static bool InSpan(ReadOnlySpan<byte> key, TxnSpanRead span) =>
         key.SequenceCompareTo(span.StartKey.Span) >= 0 && (span.EndKey.IsEmpty || key.SequenceCompareTo(span.EndKey.Span) < 0);
 
+    // A pending lock does not count: the stage replaces it with an ordinary one.
     private bool HoldsLock(ByteString key, ByteString txnId, bool write) =>
-        LocksOn(key.Span).Any(l => l.TxnId.Equals(txnId) && l.Write == write);
+        LocksOn(key.Span).Any(l => l.TxnId.Equals(txnId) && l.Write == write && !l.Pending);
 
     private (byte[]? Value, bool Tombstone) StagedValue(ByteString key, string txn)
     {

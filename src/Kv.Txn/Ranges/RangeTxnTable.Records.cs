@@ -6,8 +6,9 @@ namespace Kv.Txn.Ranges;
 
 /// <summary>
 /// Transaction records (commit manifests) in their home range. The transitions are conditional so that exactly one
-/// of commit and abort is ever chosen for a transaction: STAGING is created only where there is no record, COMMITTED
-/// only follows STAGING, and ABORTED replaces anything but COMMITTED.
+/// of commit and abort is ever chosen for a transaction: STAGING is created only where there is no record (or a PENDING
+/// one: a pessimistic transaction's, no commit begun), COMMITTED only follows STAGING, and ABORTED replaces anything but
+/// COMMITTED.
 /// </summary>
 public sealed partial class RangeTxnTable
 {
@@ -22,7 +23,8 @@ public sealed partial class RangeTxnTable
             case TxnRecordOp.Types.Kind.Query:
                 return Answer(existing, ok: true);
             case TxnRecordOp.Types.Kind.Stage:
-                if (existing is not null)
+                // A PENDING record (a pessimistic transaction's, no commit begun) becomes this manifest.
+                if (existing is not null && existing.Status != TxnStatus.Pending)
                 {
                     bool same = existing.Status == TxnStatus.Staging && existing.CommitTimestamp.Equals(op.CommitTimestamp);
                     return Answer(existing, ok: same || existing.Status == TxnStatus.Committed, same ? "" : $"the record is already {existing.Status}");
@@ -37,7 +39,8 @@ public sealed partial class RangeTxnTable
             case TxnRecordOp.Types.Kind.Abort:
                 if (existing?.Status == TxnStatus.Committed) return Answer(existing, ok: false, "the transaction is committed");
                 if (existing?.Status == TxnStatus.Aborted) return Answer(existing, ok: true);
-                if (existing is not null && op.OnlyIfAbsent) return Answer(existing, ok: false, "the record exists; recover it by its status");
+                if (existing is not null && op.OnlyIfAbsent && !StalePending(existing, op))
+                    return Answer(existing, ok: false, existing.Status == TxnStatus.Pending ? "the transaction is alive" : "the record exists; recover it by its status");
                 return Answer(Write(batch, existing is null ? op : Carry(existing, op), TxnStatus.Aborted, now), ok: true);
             case TxnRecordOp.Types.Kind.Forget:
                 if (existing is null || existing.Forgotten) return Answer(existing, ok: true);
@@ -50,10 +53,26 @@ public sealed partial class RangeTxnTable
                 forgotten.WrittenAt = TxnWire.ToWire(now);
                 PutRecord(batch, forgotten);
                 return Answer(forgotten, ok: true);
+            case TxnRecordOp.Types.Kind.Heartbeat:
+                if (existing is null) return Answer(Write(batch, op, TxnStatus.Pending, now), ok: true);
+                if (existing.Status == TxnStatus.Aborted) return Answer(existing, ok: false, "the transaction was aborted");
+                if (existing.Status != TxnStatus.Pending) return Answer(existing, ok: true); // its commit is under way
+                var beating = existing.Clone();
+                beating.WrittenAt = TxnWire.ToWire(now);
+                var known = beating.Keys.ToHashSet();
+                foreach (var key in op.Keys)
+                    if (known.Count < TxnLimits.KeysMax && known.Add(key)) beating.Keys.Add(key);
+                PutRecord(batch, beating);
+                return Answer(beating, ok: true);
             default:
                 return new TxnCommandResult { Ok = false, Reason = $"unknown record operation {op.Kind}" };
         }
     }
+
+    // PENDING: no commit has begun, so an abort cannot contradict one — unless its heartbeats say it is alive.
+    private static bool StalePending(TxnRecord existing, TxnRecordOp op) =>
+        existing.Status == TxnStatus.Pending
+        && (op.HeartbeatBefore is null || TxnWire.ToStorage(existing.WrittenAt) < TxnWire.ToStorage(op.HeartbeatBefore));
 
     private TxnRecord Write(WriteBatch batch, TxnRecordOp op, TxnStatus status, StorageTimestamp now)
     {

@@ -96,9 +96,9 @@ public sealed partial class RangeTxnTable
     /// <summary>The record of a transaction homed here, or null.</summary>
     public TxnRecord? RecordOf(ByteString txnId) => _records.GetValueOrDefault(TxnWire.Hex(txnId));
 
-    /// <summary>Records still STAGING, or COMMITTED and not yet forgotten: for the sweeper.</summary>
+    /// <summary>Records still PENDING or STAGING, or COMMITTED and not yet forgotten: for the sweeper.</summary>
     public IReadOnlyList<TxnRecord> UnfinishedRecords() =>
-        _records.Values.Where(r => r.Status == TxnStatus.Staging || (r.Status == TxnStatus.Committed && !r.Forgotten)).ToList();
+        _records.Values.Where(r => r.Status is TxnStatus.Pending or TxnStatus.Staging || (r.Status == TxnStatus.Committed && !r.Forgotten)).ToList();
 
     private void Remember(TxnRecord record) => _records[TxnWire.Hex(record.TxnId)] = record;
 

@@ -37,6 +37,30 @@ internal sealed class TxnDriver
         };
     }
 
+    /// <summary>
+    /// A pessimistic transaction: its record is created at <paramref name="homeKey"/> by a first heartbeat, and every
+    /// read locks its key first (the test heartbeats it with <see cref="HeartbeatAsync"/>, as the SDK would).
+    /// </summary>
+    public static async Task<TxnDriver> BeginLockingAsync(InProcessCluster cluster, string homeKey, int node = 1)
+    {
+        var begin = await cluster.Txn(node).BeginAsync(new Wire.BeginTransactionRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
+        var txn = new TxnDriver(cluster, begin.ReadTimestamp);
+        txn.Lock = new Wire.TxnLockSpec { TxnId = txn.TxnId, HomeKey = ByteString.CopyFromUtf8(homeKey), Priority = begin.ReadTimestamp.WallNanos };
+        Assert.False(await txn.HeartbeatAsync(node));
+        return txn;
+    }
+
+    /// <summary>Pessimistic: the lock every read takes first (null: optimistic).</summary>
+    public Wire.TxnLockSpec? Lock { get; private set; }
+
+    /// <summary>One heartbeat of a pessimistic transaction at <paramref name="node"/>: whether it was found aborted.</summary>
+    public async Task<bool> HeartbeatAsync(int node)
+    {
+        var answer = await _cluster.Txn(node).HeartbeatAsync(new Wire.TxnHeartbeatRequest { TxnId = TxnId, HomeKey = Lock!.HomeKey },
+            deadline: DateTime.UtcNow.AddSeconds(5));
+        return answer.Aborted;
+    }
+
     public async Task<string?> GetAsync(string key)
     {
         if (_writes.TryGetValue(key, out var mine)) return mine.Delete ? null : mine.Value.ToStringUtf8();
@@ -94,6 +118,7 @@ internal sealed class TxnDriver
         };
         request.Writes.AddRange(_writes.Values);
         if (!OmitReadsFromCommit) request.Reads.AddRange(_reads.Values);
+        if (Lock is not null) request.HomeKey = Lock.HomeKey;
         request.SpanReads.AddRange(_spans);
         return request;
     }
@@ -114,7 +139,8 @@ internal sealed class TxnDriver
     }
 
     private Task<Wire.TxnReadResponse> ReadAtAnyNodeAsync(string key) =>
-        AtAnyNodeAsync(id => _cluster.Txn(id).ReadAsync(new Wire.TxnReadRequest { Key = ByteString.CopyFromUtf8(key), ReadTimestamp = ReadTimestamp, Stable = Stable },
+        AtAnyNodeAsync(id => _cluster.Txn(id).ReadAsync(
+            new Wire.TxnReadRequest { Key = ByteString.CopyFromUtf8(key), ReadTimestamp = ReadTimestamp, Stable = Stable, Lock = Lock },
             deadline: DateTime.UtcNow.AddSeconds(5)).ResponseAsync);
 
     private async Task<T> AtAnyNodeAsync<T>(Func<int, Task<T>> call)
