@@ -61,16 +61,20 @@ internal sealed class NodeEndpoint(string address, KvClientOptions options) : ID
     {
         public Connection(Uri uri, KvClientOptions options)
         {
+            var handler = options.HttpHandlerFactory?.Invoke(uri) ?? new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                ConnectTimeout = options.ConnectTimeout < options.PerCallTimeout ? options.ConnectTimeout : options.PerCallTimeout,
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            };
             Channel = GrpcChannel.ForAddress(uri, new GrpcChannelOptions
             {
-                HttpHandler = options.HttpHandlerFactory?.Invoke(uri) ?? new SocketsHttpHandler
-                {
-                    EnableMultipleHttp2Connections = true,
-                    ConnectTimeout = options.ConnectTimeout < options.PerCallTimeout ? options.ConnectTimeout : options.PerCallTimeout,
-                    PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-                    KeepAlivePingDelay = TimeSpan.FromSeconds(30),
-                    KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-                },
+                // An HttpClient rather than the handler: the channel then has no client-side load-balancing layer,
+                // which a channel to one node does not use and which cost 192 B per call (bench/results/client-overhead.md).
+                // Timeouts are the client's own (per attempt), not HttpClient's 100 s default.
+                HttpClient = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan },
                 DisposeHttpClient = true,
                 MaxReceiveMessageSize = options.ReceiveMessageBytesMax,
                 ThrowOperationCanceledOnCancellation = true,
