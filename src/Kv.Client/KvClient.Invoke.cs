@@ -90,9 +90,9 @@ public sealed partial class KvClient
     /// <summary>As above, routed by <paramref name="routingKey"/>: to the cached leader of the range holding it when known.</summary>
     internal Task<T> InvokeAsync<T>(
         string operation, bool idempotent, ReadOnlyMemory<byte>? routingKey, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken) =>
-        InvokeAsync<DelegateCall<T>, T, T>(new DelegateCall<T>(operation, idempotent, routingKey, null, (endpoint, options) => call(endpoint.Stub, options),
+        RunAsync<DelegateCall<T>, T, T>(new DelegateCall<T>(operation, idempotent, routingKey, null, (endpoint, options) => call(endpoint.Stub, options),
             (e, endpoint) => Classify(e, operation, endpoint, idempotent, routingKey), answerShowsLeader: routingKey is not null, mayShareTimeout: true),
-            cancellationToken);
+            cancellationToken).AsTask();
 
     /// <summary>
     /// Any service's call (transactions): <paramref name="call"/> gets the endpoint's address and sets up its own
@@ -102,15 +102,15 @@ public sealed partial class KvClient
     private Task<T> InvokeCoreAsync<T>(
         string operation, bool idempotent, ReadOnlyMemory<byte>? routingKey, Func<string, CallOptions, Task<T>> call,
         Func<RpcException, string, Exception> classify, CancellationToken cancellationToken) =>
-        InvokeAsync<DelegateCall<T>, T, T>(new DelegateCall<T>(operation, idempotent, routingKey, null, (endpoint, options) => call(endpoint.Address, options),
-            classify, answerShowsLeader: false, mayShareTimeout: false), cancellationToken);
+        RunAsync<DelegateCall<T>, T, T>(new DelegateCall<T>(operation, idempotent, routingKey, null, (endpoint, options) => call(endpoint.Address, options),
+            classify, answerShowsLeader: false, mayShareTimeout: false), cancellationToken).AsTask();
 
     /// <summary>As above, each attempt routed by the key <paramref name="routingKeyOf"/> gives at that moment (a batch moves on between attempts).</summary>
     private Task<T> InvokeCoreAsync<T>(
         string operation, bool idempotent, Func<ReadOnlyMemory<byte>?> routingKeyOf, Func<string, CallOptions, Task<T>> call,
         Func<RpcException, string, Exception> classify, CancellationToken cancellationToken) =>
-        InvokeAsync<DelegateCall<T>, T, T>(new DelegateCall<T>(operation, idempotent, null, routingKeyOf, (endpoint, options) => call(endpoint.Address, options),
-            classify, answerShowsLeader: false, mayShareTimeout: false), cancellationToken);
+        RunAsync<DelegateCall<T>, T, T>(new DelegateCall<T>(operation, idempotent, null, routingKeyOf, (endpoint, options) => call(endpoint.Address, options),
+            classify, answerShowsLeader: false, mayShareTimeout: false), cancellationToken).AsTask();
 
     /// <summary>
     /// The first attempt, and the retries if it fails with a retryable error (<see cref="RetryAsync"/>).
@@ -119,9 +119,12 @@ public sealed partial class KvClient
     /// The first attempt runs outside the retry pipeline and without an overall-deadline token: its own timeout (at
     /// most <see cref="KvClientOptions.OverallDeadline"/>) bounds it, and on the happy path the pipeline and the token
     /// source would cost more than the rest of the client (bench/results/client-overhead.md). Only a retryable failure
-    /// builds them.
+    /// builds them. Pooled, like <see cref="AttemptAsync"/>: the caller's <see cref="Task"/> is the only object a call
+    /// needs beyond gRPC's own and the result (<see cref="ValueTask{TResult}.AsTask"/> of a pending pooled call costs
+    /// less than an async method's own box).
     /// </remarks>
-    private async Task<TResult> InvokeAsync<TRequest, TResponse, TResult>(TRequest request, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<TResult> RunAsync<TRequest, TResponse, TResult>(TRequest request, CancellationToken cancellationToken)
         where TRequest : IKvRequest<TResponse, TResult>
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

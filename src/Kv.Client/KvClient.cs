@@ -94,7 +94,7 @@ public sealed partial class KvClient : IAsyncDisposable
     /// <param name="key">The key, 1 byte to 4 KiB.</param>
     /// <param name="cancellationToken">Cancels the read and its retries.</param>
     public Task<KvEntry?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default) =>
-        InvokeAsync<GetCall, Wire.GetResponse, KvEntry?>(new GetCall(this, new Wire.GetRequest { Key = ByteString.CopyFrom(key.Span) }), cancellationToken);
+        RunAsync<GetCall, Wire.GetResponse, KvEntry?>(new GetCall(this, new Wire.GetRequest { Key = ByteString.CopyFrom(key.Span) }), cancellationToken).AsTask();
 
     /// <summary>Reads the UTF-8 key <paramref name="key"/>. Returns null when the key does not exist.</summary>
     /// <param name="key">The key, encoded as UTF-8.</param>
