@@ -18,6 +18,10 @@ namespace Kv.Client;
 internal sealed class AttemptTimeout
 {
     private const int SlotsPerTimeout = 64;
+
+    /// <summary>Longer timeouts are gRPC deadlines: a token source's delay is limited to about 24 days, and a timer per call is nothing next to a day.</summary>
+    private static readonly TimeSpan SharedTimeoutMax = TimeSpan.FromDays(1);
+
     private readonly TimeProvider _time;
     private readonly long _slotTicks;
     private Slot? _current;
@@ -37,7 +41,7 @@ internal sealed class AttemptTimeout
     /// <paramref name="mayShare"/> and the token cannot cancel, else a gRPC deadline and the token.
     /// </summary>
     public CallOptions Options(bool mayShare, CancellationToken cancellationToken) =>
-        mayShare && !cancellationToken.CanBeCanceled
+        mayShare && !cancellationToken.CanBeCanceled && Timeout <= SharedTimeoutMax
             ? new CallOptions(cancellationToken: SharedToken())
             : new CallOptions(deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellationToken);
 
