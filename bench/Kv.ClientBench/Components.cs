@@ -5,9 +5,9 @@ using Polly.Retry;
 namespace Kv.ClientBench;
 
 /// <summary>
-/// Pieces of the SDK's per-call machinery (<c>KvClient.InvokeCoreAsync</c>) measured alone in a loop, with no
-/// network: what each allocates and how long it takes. Copies of the SDK's code (its pipeline and deadline
-/// handling are private), so they show the cost of the construct, not of the SDK build itself.
+/// Pieces of the SDK's retry path (<c>KvClient.RetryAsync</c>, entered only after a retryable failure) measured alone
+/// in a loop, with no network: what each allocates and how long it takes. Copies of the SDK's code (its pipeline and
+/// deadline handling are private), so they show the cost of the construct, not of the SDK build itself.
 /// </summary>
 internal static class Components
 {
@@ -19,7 +19,7 @@ internal static class Components
         var pipeline = SdkLikePipeline(defaults);
         var list = new List<ComponentCost>
         {
-            Measure("linked CTS + CancelAfter", "CancellationTokenSource.CreateLinkedTokenSource(callerToken = default); CancelAfter(OverallDeadline); Dispose — the SDK's overall deadline, per call",
+            Measure("linked CTS + CancelAfter", "CancellationTokenSource.CreateLinkedTokenSource(callerToken = default); CancelAfter(OverallDeadline); Dispose — the SDK's overall deadline, per call that retries",
                 () =>
                 {
                     using var overall = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken.None);
@@ -40,27 +40,8 @@ internal static class Components
                 }),
             Measure("Task.Yield baseline", "an async lambda awaiting Task.Yield alone (to subtract from the row above)",
                 async () => await Task.Yield()),
-            Measure("EndpointRouter.Normalize", "a copy of `EndpointRouter.Normalize(\"http://127.0.0.1:7101\")`: what `EndpointRouter.Pick(key)` runs on each replica endpoint it tries when it has no cached leader for the key's range",
-                () =>
-                {
-                    GC.KeepAlive(Normalize(ReplicaEndpoint));
-                    return Task.CompletedTask;
-                }),
         };
         return list.ToArray();
-    }
-
-    private static readonly string ReplicaEndpoint = "http://127.0.0.1:7101";
-
-    /// <summary>A copy of <c>Kv.Client.EndpointRouter.Normalize</c> (internal there).</summary>
-    private static string Normalize(string endpoint)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(endpoint);
-        var text = endpoint.Trim();
-        if (!text.Contains("://", StringComparison.Ordinal)) text = "http://" + text;
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
-            throw new ArgumentException($"'{endpoint}' is not an endpoint", nameof(endpoint));
-        return uri.GetLeftPart(UriPartial.Authority);
     }
 
     /// <summary>The SDK's retry pipeline (see <c>KvClient</c>'s constructor), with the same options.</summary>
@@ -69,12 +50,8 @@ internal static class Components
             .AddRetry(new RetryStrategyOptions
             {
                 MaxRetryAttempts = Math.Max(1, options.RetryAttemptsMax),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.RetryBackoff,
-                MaxDelay = options.RetryBackoffMax,
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is InvalidOperationException),
-                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(null),
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(options.RetryBackoff),
                 OnRetry = args => default,
             })
             .Build();

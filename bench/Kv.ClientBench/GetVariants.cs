@@ -18,8 +18,8 @@ internal enum Variant
     Sdk,
 
     /// <summary>
-    /// As <see cref="Sdk"/> on a second client seeded leader first: its first Get reaches the leader without a redirect,
-    /// so it never caches a leader and routes every Get through the range map's replica list.
+    /// As <see cref="Sdk"/> on a second client seeded leader first: its first Gets reach the leader without a redirect;
+    /// it caches the leader once its range map places the key.
     /// </summary>
     SdkLeaderFirst,
 
@@ -29,21 +29,18 @@ internal enum Variant
     /// <summary>As <see cref="Raw"/>, with what the SDK adds to each attempt: a deadline (now + 5 s) and a cancellable token.</summary>
     RawDeadline,
 
-    /// <summary>Allocations only: <see cref="SdkPathCopy"/> in full (the SDK's Get path without routing).</summary>
-    SdkCopy,
-
-    /// <summary>Allocations only: <see cref="SdkPathCopy"/> without the retry pipeline (one direct attempt).</summary>
-    SdkCopyNoPolly,
-
-    /// <summary>Allocations only: <see cref="SdkPathCopy"/> without the retry pipeline and without the per-call linked token source.</summary>
-    SdkCopyNoPollyNoOverallToken,
+    /// <summary>
+    /// As <see cref="Raw"/>, with what the SDK's attempts pass now when the caller gives no token: a cancellable token
+    /// shared by every call (the SDK's shared deadline token, cancelled once per slot), no gRPC deadline.
+    /// </summary>
+    RawSharedToken,
 
     /// <summary>Allocations only: as <see cref="Raw"/> on <c>GrpcChannel.ForAddress(leader)</c> with no options at all.</summary>
     RawDefaultChannel,
 
     /// <summary>
-    /// Allocations only: as <see cref="Raw"/> on a channel given an <see cref="HttpClient"/> over the same handler
-    /// settings (<c>GrpcChannelOptions.HttpClient</c>: no client-side load-balancing layer in the channel).
+    /// As <see cref="Raw"/> on a channel given an <see cref="HttpClient"/> over the same handler settings
+    /// (<c>GrpcChannelOptions.HttpClient</c>: no client-side load-balancing layer in the channel), as the SDK's channels are.
     /// </summary>
     RawHttpClient,
 }
@@ -67,9 +64,7 @@ internal sealed class GetVariants : IAsyncDisposable
     private readonly Proto.V1.Kv.KvClient _rawDefault;
     private readonly GrpcChannel _httpClientChannel;
     private readonly Proto.V1.Kv.KvClient _rawHttpClient;
-    private readonly SdkPathCopy _copy;
-    private readonly SdkPathCopy _copyNoPolly;
-    private readonly SdkPathCopy _copyNoPollyNoToken;
+    private readonly CancellationTokenSource _sharedToken = new();
     private readonly byte[] _key;
     private readonly int _valueBytes;
 
@@ -87,15 +82,12 @@ internal sealed class GetVariants : IAsyncDisposable
         _rawDefault = new Proto.V1.Kv.KvClient(_defaultChannel);
         _httpClientChannel = GrpcChannel.ForAddress(leader, new GrpcChannelOptions
         {
-            HttpClient = new HttpClient(SdkHandler()),
+            HttpClient = new HttpClient(SdkHandler()) { Timeout = Timeout.InfiniteTimeSpan },
             DisposeHttpClient = true,
             MaxReceiveMessageSize = new KvClientOptions().ReceiveMessageBytesMax,
             ThrowOperationCanceledOnCancellation = true,
         });
         _rawHttpClient = new Proto.V1.Kv.KvClient(_httpClientChannel);
-        _copy = new SdkPathCopy(_raw, polly: true, overallToken: true);
-        _copyNoPolly = new SdkPathCopy(_raw, polly: false, overallToken: true);
-        _copyNoPollyNoToken = new SdkPathCopy(_raw, polly: false, overallToken: false);
     }
 
     /// <summary>What the SDK logged (retries, leaders learned, range map loads); nothing on a Get that succeeds first time.</summary>
@@ -107,7 +99,7 @@ internal sealed class GetVariants : IAsyncDisposable
     /// <summary>The leader the SDK client (followers first) caches now.</summary>
     public string? SdkLeader => _sdk.CachedLeaderEndpoint;
 
-    /// <summary>The leader the leader-first SDK client caches now (none expected).</summary>
+    /// <summary>The leader the leader-first SDK client caches now.</summary>
     public string? SdkLeaderFirstLeader => _sdkLeaderFirst.CachedLeaderEndpoint;
 
     private static string EndpointKey(string endpoint) => new Uri(endpoint).GetLeftPart(UriPartial.Authority);
@@ -173,19 +165,13 @@ internal sealed class GetVariants : IAsyncDisposable
                     Check(response.Found ? response.Value.Length : null);
                 }
                 break;
-            case Variant.SdkCopy or Variant.SdkCopyNoPolly or Variant.SdkCopyNoPollyNoOverallToken:
-                var copy = variant switch
-                {
-                    Variant.SdkCopy => _copy,
-                    Variant.SdkCopyNoPolly => _copyNoPolly,
-                    _ => _copyNoPollyNoToken,
-                };
+            case Variant.RawSharedToken:
                 for (int i = 0; i < count; i++)
                 {
                     long start = Stopwatch.GetTimestamp();
-                    var entry = await copy.GetAsync(_key).ConfigureAwait(false);
+                    var response = await _raw.GetAsync(new GetRequest { Key = ByteString.CopyFrom(_key) }, new CallOptions(cancellationToken: _sharedToken.Token)).ConfigureAwait(false);
                     latencies[offset + i] = Stopwatch.GetTimestamp() - start;
-                    Check(entry?.Value.Length);
+                    Check(response.Found ? response.Value.Length : null);
                 }
                 break;
             case Variant.RawDefaultChannel or Variant.RawHttpClient:
@@ -217,6 +203,7 @@ internal sealed class GetVariants : IAsyncDisposable
         _defaultChannel.Dispose();
         _httpClientChannel.Dispose();
         _rawToken.Dispose();
+        _sharedToken.Dispose();
     }
 }
 

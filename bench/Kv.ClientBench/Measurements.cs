@@ -12,10 +12,10 @@ internal static class Measurements
 {
     /// <summary>The variants timed and measured for allocations: sdk and raw (the target), the rest diagnostic.</summary>
     public static readonly Variant[] All =
-        [Variant.Sdk, Variant.Raw, Variant.RawDeadline, Variant.SdkCopy, Variant.SdkCopyNoPolly, Variant.SdkCopyNoPollyNoOverallToken, Variant.SdkLeaderFirst];
+        [Variant.Sdk, Variant.Raw, Variant.RawDeadline, Variant.RawSharedToken, Variant.RawHttpClient, Variant.SdkLeaderFirst];
 
-    /// <summary>Other channel set-ups of the raw call, measured for allocations only (diagnostic).</summary>
-    public static readonly Variant[] AllocationOnly = [Variant.RawDefaultChannel, Variant.RawHttpClient];
+    /// <summary>Another channel set-up of the raw call, measured for allocations only (diagnostic).</summary>
+    public static readonly Variant[] AllocationOnly = [Variant.RawDefaultChannel];
 
     /// <summary>Warms every variant up in alternating blocks (JIT tiering, connections, the SDK's leader and range map).</summary>
     public static async Task WarmUpAsync(GetVariants gets, Variant[] variants, int getsPerVariant)
@@ -125,9 +125,7 @@ internal static class Measurements
         Variant.SdkLeaderFirst => "sdk, leader first seed",
         Variant.Raw => "raw",
         Variant.RawDeadline => "raw+deadline",
-        Variant.SdkCopy => "sdk-copy",
-        Variant.SdkCopyNoPolly => "sdk-copy − Polly",
-        Variant.SdkCopyNoPollyNoOverallToken => "sdk-copy − Polly − linked CTS",
+        Variant.RawSharedToken => "raw+shared token",
         Variant.RawDefaultChannel => "raw, default channel",
         Variant.RawHttpClient => "raw, HttpClient channel",
         _ => v.ToString(),

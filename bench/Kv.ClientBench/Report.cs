@@ -63,15 +63,17 @@ internal static class Report
         L("    three endpoints, the two followers first: its first Get is redirected (NotLeader names the leader), so it caches");
         L("    the range's leader and sends every later Get straight there (`CachedLeaderEndpoint` is checked after the warmup).");
         L("  - **raw**: the generated client, `await new Kv.Proto.V1.Kv.KvClient(channel).GetAsync(new GetRequest { Key = ByteString.CopyFrom(key) })`:");
-        L("    no deadline, no cancellation token. Its `GrpcChannel` has the SDK's settings, copied from `EndpointRouter` (internal");
-        L("    there): `SocketsHttpHandler` with `EnableMultipleHttp2Connections`, no idle timeout, 30 s keep-alive pings, 16 MiB");
-        L("    receive limit, `ThrowOperationCanceledOnCancellation`.");
-        L("  - Diagnostic, not part of the targets: **raw+deadline**, raw plus what the SDK passes to every attempt,");
-        L("    `CallOptions(deadline: DateTime.UtcNow + 5 s, cancellationToken: <a cancellable token>)`; **sdk-copy** and two");
-        L("    reduced copies of the SDK's Get path (see [Allocations](#allocations-per-get)); **sdk, leader first seed**, a second");
-        L("    `KvClient` seeded leader first, whose first Get needs no redirect: unless its range map then sends it to a");
-        L("    follower, it never caches a leader and routes every Get through the range map's replica list ([Checks](#checks)");
-        L("    says which happened).");
+        L("    no deadline, no cancellation token, on `GrpcChannel.ForAddress(leader, options)` with `HttpHandler` = a");
+        L("    `SocketsHttpHandler` set as the SDK sets its own (`EnableMultipleHttp2Connections`, no idle timeout, 30 s keep-alive");
+        L("    pings), 16 MiB receive limit, `ThrowOperationCanceledOnCancellation`: the usual way to open a channel (it allocates");
+        L("    what `GrpcChannel.ForAddress(leader)` with no options does: see the default-channel row).");
+        L("  - Diagnostic, not part of the targets: **raw+deadline**, raw plus `CallOptions(deadline: DateTime.UtcNow + 5 s,");
+        L("    cancellationToken: <a cancellable token>)` (what the SDK passed to every attempt until it shared deadline tokens; now");
+        L("    only when the caller's token can cancel, and on retries); **raw+shared token**, raw plus a cancellable token shared");
+        L("    by all calls and no deadline (what the SDK's attempts pass now: its shared deadline token); **raw, HttpClient");
+        L("    channel**, raw on a channel given an `HttpClient` over the same handler (no load-balancing layer), the kind of");
+        L("    channel the SDK opens; **sdk, leader first seed**, a second `KvClient` seeded leader first, whose first Gets reach");
+        L("    the leader without a redirect (it caches the leader once its range map places the key: [Checks](#checks)).");
         L("- Both build a new request per Get (`ByteString.CopyFrom` of the key), as the SDK does.");
         L($"- Warmup: {o.WarmupGets} Gets of each variant, alternating in blocks of 100. Latency: closed loop, each caller one Get");
         L("  outstanding; one block of each variant per round, the order rotating every round (sdk, raw, raw+deadline, …; raw,");
@@ -95,6 +97,11 @@ internal static class Report
             L($"| the same at {conc.Callers} concurrent callers (for information) | {F(conc.P50RatioSdkToRaw, "0.000")} ({F(conc.Variants[0].P50Us, "0")} µs vs {F(conc.Variants[1].P50Us, "0")} µs) | {Mark(conc.P50RatioSdkToRaw <= P50RatioMax)} |");
         L($"| allocates at most 2 KiB per Get of a 256-byte value beyond the value itself (judged on the SDK's absolute client-side bytes per Get − 256) | **{F(sdkBeyondValue, "0")} B** ({F(sdkBytes, "0")} B per Get − {r.ValueBytes}) | {Mark(sdkBeyondValue <= BytesBeyondValueMax)} |");
         L($"| (for information) the SDK's own allocations over the raw call: sdk − raw | {F(sdkBytes - rawBytes, "0")} B per Get (raw alone: {F(rawBytes, "0")} B, {F(rawBytes - r.ValueBytes, "0")} B beyond the value) | {(sdkBytes - rawBytes <= BytesBeyondValueMax ? "within 2 KiB" : "over 2 KiB")} |");
+        if (r.AllocationRounds.Any(a => a.Variant == "raw, HttpClient channel"))
+        {
+            double sameChannel = MeanBytesPerGet(r, "raw, HttpClient channel");
+            L($"| (for information) the same over raw on the SDK's kind of channel (`HttpClient`, no balancer layer) | {F(sdkBytes - sameChannel, "0")} B per Get (that raw alone: {F(sameChannel, "0")} B) | {(sdkBytes - sameChannel <= BytesBeyondValueMax ? "within 2 KiB" : "over 2 KiB")} |");
+        }
         L();
         L("One run. The latency ratio moves by several percent between back-to-back runs on a shared machine: judge it over");
         L("repeats (`REPORT=… bash bench/client-overhead.sh`). The byte counts repeat to within a few bytes.");
@@ -125,13 +132,10 @@ internal static class Report
             L($"| {name} | {what} | {F(bytes, "0")} | {F(bytes - r.ValueBytes, "0")} | {(name == "raw" ? "0" : F(bytes - rawBytes, "+0;-0;0"))} | {F(cpu, "0.0")} | {(name == "raw" ? "0" : F(cpu - rawCpu, "+0.0;-0.0;0"))} |");
         }
         L();
-        L("The sdk-copy rows run a copy of the SDK's Get path inside this benchmark (`SdkPathCopy.cs`: `GetAsync` → `InvokeAsync`");
-        L("→ `InvokeCoreAsync` with the same closures, the same Polly retry pipeline, the same linked token source with");
-        L("`CancelAfter(OverallDeadline)` and per-attempt `CallOptions` with a deadline; routing left out) over the raw variant's");
-        L("channel, and take pieces out one at a time. sdk-copy matching sdk shows that routing, with the leader cached,");
-        L("allocates next to nothing.");
+        L("sdk over raw is the SDK's own share; sdk over raw, HttpClient channel is that share on the same kind of channel as");
+        L("the SDK's (the SDK's channel saves the load-balancing layer's bytes, so its total is lower than the first figure suggests).");
         if (r.DiagnosticAllocationRounds.Length > 0)
-            L("The two channel rows were measured after the timed phases, to see how much of raw's own bytes the channel set-up decides.");
+            L("The default-channel row was measured after the timed phases, to show that raw's own bytes are the usual channel's.");
         L();
         if (r.Profiles.Length > 0)
         {
@@ -172,7 +176,9 @@ internal static class Report
 
         if (r.Components.Length > 0)
         {
-            L("## Pieces of the SDK's per-call machinery, alone (no network)");
+            L("## Pieces of the SDK's retry path, alone (no network)");
+            L();
+            L("Built only after a retryable failure (a Get that succeeds at once runs none of them).");
             L();
             L("| piece | what runs | bytes per op | ns per op |");
             L("| --- | --- | ---: | ---: |");
@@ -189,8 +195,8 @@ internal static class Report
         L($"  during the measured latency and allocation phases: **{Events(r.SdkLogEventsMeasured)}**.");
         L($"- The leader-first client: during the warmup {Events(r.SdkLeaderFirstLogEventsWarmup)}; measured phases: **{Events(r.SdkLeaderFirstLogEventsMeasured)}**;");
         L($"  cached leader after the run: {(r.SdkLeaderFirstCachedLeader.Length == 0
-            ? "**none**: it never needed a redirect, so every one of its Gets was routed through the range map's replica list"
-            : $"{r.SdkLeaderFirstCachedLeader}: it was redirected after all (once the range map loaded, its first replica was a follower), so it routes like sdk")}.");
+            ? "**none**: every one of its Gets was routed through the range map's replica list (a defect: a leader reached without a redirect should be cached)"
+            : $"{r.SdkLeaderFirstCachedLeader}: cached (reached without a redirect once its range map placed the key, or redirected), so it routes like sdk")}.");
         L("- Every Get of every variant returned the 256-byte value (the benchmark stops at the first that does not).");
         return s.ToString();
     }
@@ -221,11 +227,9 @@ internal static class Report
         ("sdk, leader first seed", "`KvClient.GetAsync` on the client seeded leader first (its routing state: see Checks)"),
         ("raw", "generated stub, no deadline, no token"),
         ("raw+deadline", "raw + `CallOptions(deadline, cancellable token)`"),
-        ("sdk-copy", "copy of the SDK's Get path, in full"),
-        ("sdk-copy − Polly", "the copy, one direct attempt instead of the retry pipeline"),
-        ("sdk-copy − Polly − linked CTS", "the copy, no pipeline, no per-call linked token source (per-attempt deadline kept)"),
+        ("raw+shared token", "raw + `CallOptions(cancellationToken: a token shared by all calls)`, no deadline: what the SDK's attempts pass"),
+        ("raw, HttpClient channel", "raw on a channel given `HttpClient` (same handler settings): no balancer layer, as the SDK's channels"),
         ("raw, default channel", "raw on `GrpcChannel.ForAddress(leader)`, no options"),
-        ("raw, HttpClient channel", "raw on a channel given `HttpClient` (same handler settings): no balancer layer"),
     ];
 
     private static void LatencySection(StringBuilder s, string title, LatencyRun run)

@@ -29,7 +29,8 @@ public sealed partial class KvClient : IAsyncDisposable
     private readonly KvClientOptions _options;
     private readonly EndpointRouter _router;
     private readonly ResiliencePipeline _pipeline;
-    private readonly TimeSpan _firstAttemptTimeout;
+    private readonly AttemptTimeout _firstAttempt;
+    private readonly AttemptTimeout _laterAttempt;
     private readonly ILogger _logger;
     private readonly Channel<WriteLane> _lanes;
     private Task _rangeRefresh = Task.CompletedTask;
@@ -45,7 +46,9 @@ public sealed partial class KvClient : IAsyncDisposable
         _options.Validate();
         _logger = _options.Logger ?? NullLogger.Instance;
         _router = new EndpointRouter(endpoints, _options);
-        _firstAttemptTimeout = _options.PerCallTimeout < _options.OverallDeadline ? _options.PerCallTimeout : _options.OverallDeadline;
+        _laterAttempt = new AttemptTimeout(_options.PerCallTimeout, _options.TimeProvider);
+        // The first attempt runs without the overall-deadline token (see InvokeAsync): its own timeout bounds it.
+        _firstAttempt = _options.PerCallTimeout <= _options.OverallDeadline ? _laterAttempt : new AttemptTimeout(_options.OverallDeadline, _options.TimeProvider);
         _lanes = Channel.CreateBounded<WriteLane>(_options.WriteLanes);
         for (int i = 0; i < _options.WriteLanes; i++)
         {
@@ -56,14 +59,10 @@ public sealed partial class KvClient : IAsyncDisposable
             .AddRetry(new RetryStrategyOptions
             {
                 MaxRetryAttempts = Math.Max(1, _options.RetryAttemptsMax),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = _options.RetryBackoff,
-                MaxDelay = _options.RetryBackoffMax,
                 ShouldHandle = args => ValueTask.FromResult(
                     _options.RetryAttemptsMax > 0 && args.Outcome.Exception is RetryableAttemptException),
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
-                    args.Outcome.Exception is RetryableAttemptException { Immediate: true } ? TimeSpan.Zero : null),
+                    args.Outcome.Exception is RetryableAttemptException { Immediate: true } ? TimeSpan.Zero : Backoff(args.AttemptNumber)),
                 OnRetry = args =>
                 {
                     if (args.Outcome.Exception is RetryableAttemptException r)
@@ -94,13 +93,8 @@ public sealed partial class KvClient : IAsyncDisposable
     /// <summary>Reads <paramref name="key"/> (linearizable). Returns null when the key does not exist.</summary>
     /// <param name="key">The key, 1 byte to 4 KiB.</param>
     /// <param name="cancellationToken">Cancels the read and its retries.</param>
-    public async Task<KvEntry?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
-    {
-        var request = new Wire.GetRequest { Key = ByteString.CopyFrom(key.Span) };
-        var response = await InvokeAsync("Get", idempotent: true, request.Key.Memory,
-            (stub, call) => stub.GetAsync(request, call).ResponseAsync, cancellationToken).ConfigureAwait(false);
-        return response.Found ? new KvEntry(request.Key.Memory, response.Value.Memory, ToVersion(response.Version)) : null;
-    }
+    public Task<KvEntry?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default) =>
+        RunAsync<GetCall, Wire.GetResponse, KvEntry?>(new GetCall(this, new Wire.GetRequest { Key = ByteString.CopyFrom(key.Span) }), cancellationToken).AsTask();
 
     /// <summary>Reads the UTF-8 key <paramref name="key"/>. Returns null when the key does not exist.</summary>
     /// <param name="key">The key, encoded as UTF-8.</param>
@@ -288,134 +282,6 @@ public sealed partial class KvClient : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Runs <paramref name="call"/> through the retry pipeline under the overall deadline, each attempt with the
-    /// per-call timeout at the endpoint the router picks. Internal so that tests can drive raw calls with it.
-    /// </summary>
-    internal Task<T> InvokeAsync<T>(string operation, bool idempotent, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken) =>
-        InvokeAsync(operation, idempotent, routingKey: null, call, cancellationToken);
-
-    /// <summary>
-    /// As above, routed by <paramref name="routingKey"/>: to the cached leader of the range holding it when known.
-    /// </summary>
-    internal Task<T> InvokeAsync<T>(
-        string operation, bool idempotent, ReadOnlyMemory<byte>? routingKey, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken) =>
-        InvokeCoreAsync(operation, idempotent, routingKey, (endpoint, callOptions) => call(_router.Stub(endpoint), callOptions),
-            (e, endpoint) => Classify(e, operation, endpoint, idempotent, routingKey), cancellationToken);
-
-    /// <summary>As below, with one routing key for every attempt.</summary>
-    private Task<T> InvokeCoreAsync<T>(
-        string operation, bool idempotent, ReadOnlyMemory<byte>? routingKey, Func<string, CallOptions, Task<T>> call,
-        Func<RpcException, string, Exception> classify, CancellationToken cancellationToken) =>
-        InvokeCoreAsync(operation, idempotent, () => routingKey, call, classify, cancellationToken);
-
-    /// <summary>
-    /// The retry loop under every call: each attempt at the endpoint <see cref="Route"/> picks for the key
-    /// <paramref name="routingKeyOf"/> gives at that moment (a batch moves on between attempts), through that endpoint's
-    /// circuit breaker, with the per-call timeout, under the overall deadline; <paramref name="classify"/> turns a
-    /// failed attempt into a <see cref="RetryableAttemptException"/> (retried) or the final error.
-    /// </summary>
-    /// <remarks>
-    /// The first attempt runs outside the retry pipeline and without an overall-deadline token: its own deadline
-    /// (at most <see cref="KvClientOptions.OverallDeadline"/>) bounds it, and on the happy path the pipeline and the
-    /// token source would cost more allocations than the rest of the client (bench/results/client-overhead.md). Only a
-    /// retryable failure builds them; the pipeline then replays that failure as its own first attempt, so that its
-    /// attempt count, backoff and logging are the same as if it had made the attempt itself.
-    /// </remarks>
-    private async Task<T> InvokeCoreAsync<T>(
-        string operation, bool idempotent, Func<ReadOnlyMemory<byte>?> routingKeyOf, Func<string, CallOptions, Task<T>> call,
-        Func<RpcException, string, Exception> classify, CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        using var span = KvClientTracing.StartOperation(operation);
-        long startedAt = Stopwatch.GetTimestamp();
-        RetryableAttemptException? replay;
-        try
-        {
-            return await AttemptAsync(operation, routingKeyOf, call, classify, _firstAttemptTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RetryableAttemptException e) when (_options.RetryAttemptsMax > 0)
-        {
-            replay = e;
-        }
-        catch (RetryableAttemptException e)
-        {
-            throw KvClientTracing.Fail(span, e.Error); // retries are off: the attempt's own error
-        }
-        catch (Exception e) when (KvClientTracing.FailAndRethrow(span, e))
-        {
-            throw;
-        }
-
-        using var overall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var remaining = _options.OverallDeadline - Stopwatch.GetElapsedTime(startedAt);
-        overall.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
-        try
-        {
-            return await _pipeline.ExecuteAsync(async token =>
-            {
-                if (Interlocked.Exchange(ref replay, null) is { } firstFailure) throw firstFailure;
-                return await AttemptAsync(operation, routingKeyOf, call, classify, _options.PerCallTimeout, token).ConfigureAwait(false);
-            }, overall.Token).ConfigureAwait(false);
-        }
-        catch (RetryableAttemptException e)
-        {
-            throw KvClientTracing.Fail(span, e.Error); // retries exhausted: the last attempt's error
-        }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested && overall.IsCancellationRequested)
-        {
-            throw KvClientTracing.Fail(span, new KvException(KvErrorCode.DeadlineExceeded,
-                $"{operation} did not complete within the overall deadline of {_options.OverallDeadline.TotalSeconds:0.###} s"
-                + (idempotent ? "." : "; the write may still apply: read the key to learn its outcome.")
-                + " Check that the cluster has a leader, or raise KvClientOptions.OverallDeadline.", e)
-            { WriteMayHaveApplied = !idempotent });
-        }
-        catch (Exception e) when (KvClientTracing.FailAndRethrow(span, e))
-        {
-            throw;
-        }
-    }
-
-    /// <summary>One attempt: route, call through the endpoint's breaker with a deadline <paramref name="timeout"/> from now, classify a failure.</summary>
-    private async Task<T> AttemptAsync<T>(
-        string operation, Func<ReadOnlyMemory<byte>?> routingKeyOf, Func<string, CallOptions, Task<T>> call, Func<RpcException, string, Exception> classify,
-        TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        string endpoint = Route(routingKeyOf());
-        using var attempt = KvClientTracing.StartAttempt(operation, endpoint);
-        T result;
-        try
-        {
-            // Straight to the stub, not through EndpointRouter.CallAsync: one async layer and one closure less per call.
-            result = await call(endpoint, new CallOptions(deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        }
-        catch (RpcException e)
-        {
-            KvClientTracing.Fail(attempt, e);
-            await _router.ReportAsync(endpoint, e).ConfigureAwait(false);
-            throw classify(e, endpoint);
-        }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            // The channels throw OperationCanceledException (ThrowOperationCanceledOnCancellation) also when the
-            // attempt's deadline passes. Nobody cancelled: it is the per-call timeout, and is handled as one.
-            throw classify(KvClientTracing.Fail(attempt, new RpcException(new Status(StatusCode.DeadlineExceeded, "the per-call deadline passed", e))), endpoint);
-        }
-        catch (Exception e) when (KvClientTracing.FailAndRethrow(attempt, e))
-        {
-            throw;
-        }
-        await _router.ReportAsync(endpoint, null).ConfigureAwait(false);
-        return result;
-    }
-
-    /// <summary>Picks the endpoint for a key, and refreshes the range map in the background when it does not know the key.</summary>
-    private string Route(ReadOnlyMemory<byte>? routingKey)
-    {
-        if (routingKey is not { } key) return _router.Pick();
-        if (_router.Ranges.Find(key.Span) is null) RefreshRangesInBackground();
-        return _router.Pick(key.Span, hasKey: true);
-    }
 
     /// <summary>
     /// Starts loading the range map unless a load started less than a second ago (<see cref="EndpointRouter.ClaimRefresh"/>);
@@ -436,19 +302,19 @@ public sealed partial class KvClient : IAsyncDisposable
         const int attemptsMax = 3;
         for (int attempt = 1; ; attempt++)
         {
-            string endpoint = _router.Pick();
+            var endpoint = _router.Pick();
             try
             {
-                var response = await _router.CallAsync(endpoint, (e, token) => new Wire.Admin.AdminClient(_router.Channel(e)).ListRangesAsync(
+                var response = await _router.CallAsync(endpoint, (e, token) => new Wire.Admin.AdminClient(e.Channel).ListRangesAsync(
                     new Wire.ListRangesRequest(), deadline: DateTime.UtcNow + _options.PerCallTimeout, cancellationToken: token).ResponseAsync,
                     CancellationToken.None).ConfigureAwait(false);
                 _router.Ranges.Update(response.Ranges);
-                Log.RangesLoaded(_logger, response.Ranges.Count, endpoint);
+                Log.RangesLoaded(_logger, response.Ranges.Count, endpoint.Address);
                 return;
             }
             catch (RpcException e) when (attempt < attemptsMax && e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
             {
-                _router.NotLeader(endpoint);
+                _router.NotLeader(endpoint.Address);
                 _router.Advance();
             }
             catch (Exception e) when (e is RpcException or ObjectDisposedException or OperationCanceledException)
@@ -486,12 +352,16 @@ public sealed partial class KvClient : IAsyncDisposable
                         Log.LeaderLearned(_logger, notLeader.RangeId, leader, endpoint);
                         // A leader that just failed to connect (or whose breaker is open) is likely gone, and the
                         // others name it until they elect anew: back off first.
+                        // A hint naming a node that already refused in this call is stale (the nodes are electing): the
+                        // retry loop backs off then too (Redirects).
                         return new RetryableAttemptException(operation, endpoint, immediate: leader != endpoint && !_router.Suspect(leader),
-                            new KvUnavailableException($"{operation}: the nodes kept redirecting to other leaders ({leader} last); the cluster may be electing. Retry later.", e));
+                            new KvUnavailableException($"{operation}: the nodes kept redirecting to other leaders ({leader} last); the cluster may be electing. Retry later.", e),
+                            notLeader: true, namedLeader: leader);
                     }
                     _router.Advance();
                     return new RetryableAttemptException(operation, endpoint, immediate: false,
-                        new KvUnavailableException($"{operation}: range {notLeader.RangeId} has no leader (an election may be in progress, or no quorum is reachable). Retry later; check that a majority of nodes is up.", e));
+                        new KvUnavailableException($"{operation}: range {notLeader.RangeId} has no leader (an election may be in progress, or no quorum is reachable). Retry later; check that a majority of nodes is up.", e),
+                        notLeader: true);
                 }
             case StatusCode.FailedPrecondition when status?.GetDetail<Wire.RangeMoved>() is { } moved:
                 _router.NotLeader(endpoint);
@@ -548,6 +418,18 @@ public sealed partial class KvClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The delay before retry <paramref name="attempt"/> + 1 (0-based): <see cref="KvClientOptions.RetryBackoff"/>
+    /// doubled per attempt up to <see cref="KvClientOptions.RetryBackoffMax"/>, jittered to between half of that and all
+    /// of it. Half is kept so that a run of retries spans a predictable time (an election's length, say); Polly's
+    /// decorrelated jitter may draw delays near zero, which could spend every retry within a fraction of a second.
+    /// </summary>
+    private TimeSpan Backoff(int attempt)
+    {
+        double ceiling = Math.Min(_options.RetryBackoffMax.Ticks, _options.RetryBackoff.Ticks * Math.Pow(2, Math.Min(attempt, 30)));
+        return TimeSpan.FromTicks((long)(ceiling * (0.5 + 0.5 * Random.Shared.NextDouble())));
+    }
+
     internal static KvVersion ToVersion(Wire.Timestamp? t) => t is null ? default : new KvVersion(t.WallNanos, t.Logical);
 
     internal static byte[] Utf8(string s)
@@ -578,13 +460,24 @@ public sealed partial class KvClient : IAsyncDisposable
             new() { ClientId = (ulong)clientId, Sequence = (ulong)Interlocked.Increment(ref _sequence) };
     }
 
-    /// <summary>A failed attempt worth retrying; <see cref="Error"/> is what the caller gets if retries run out.</summary>
-    private sealed class RetryableAttemptException(string operation, string endpoint, bool immediate, KvException error) : Exception(error.Message, error)
+    /// <summary>
+    /// A failed attempt worth retrying; <see cref="Error"/> is what the caller gets if retries run out. <see cref="Immediate"/>:
+    /// retry without a backoff. <see cref="NotLeader"/>: the node answered that it does not lead the key's range, naming
+    /// <see cref="NamedLeader"/> when it knew one.
+    /// </summary>
+    private sealed class RetryableAttemptException(
+        string operation, string endpoint, bool immediate, KvException error, bool notLeader = false, string? namedLeader = null) : Exception(error.Message, error)
     {
         public string Operation { get; } = operation;
         public string Endpoint { get; } = endpoint;
         public bool Immediate { get; } = immediate;
         public KvException Error { get; } = error;
+        public bool NotLeader { get; } = notLeader;
+        public string? NamedLeader { get; } = namedLeader;
+
+        /// <summary>The same failure, retried after a backoff.</summary>
+        public RetryableAttemptException WithBackoff() =>
+            Immediate ? new RetryableAttemptException(Operation, Endpoint, immediate: false, Error, NotLeader, NamedLeader) : this;
     }
 
     private static partial class Log

@@ -5,7 +5,10 @@ namespace Kv.Client;
 /// <summary>Settings of a <see cref="KvClient"/>. Defaults suit a local or LAN cluster.</summary>
 public sealed class KvClientOptions
 {
-    /// <summary>The timeout of one attempt (one RPC to one node). Default 5 s.</summary>
+    /// <summary>
+    /// The timeout of one attempt (one RPC to one node). Default 5 s. Without a cancellable token from the caller it is
+    /// kept with a token shared by the attempts starting within the same 1/64 of it, so it may run up to 1/64 longer.
+    /// </summary>
     public TimeSpan PerCallTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The time a whole operation may take, retries and backoff included. Default 30 s.</summary>
@@ -14,7 +17,11 @@ public sealed class KvClientOptions
     /// <summary>How many times a failed attempt is retried (so at most this + 1 attempts). Default 10.</summary>
     public int RetryAttemptsMax { get; set; } = 10;
 
-    /// <summary>The first backoff delay; it doubles per retry, with jitter, up to <see cref="RetryBackoffMax"/>. Default 50 ms.</summary>
+    /// <summary>
+    /// The first backoff delay; it doubles per retry up to <see cref="RetryBackoffMax"/>, and each delay is jittered to
+    /// between half and all of that. Default 50 ms. A NotLeader that names another node is retried at once instead,
+    /// unless that node already answered NotLeader within the same call (stale hints during an election).
+    /// </summary>
     public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>The largest backoff delay. Default 1 s.</summary>

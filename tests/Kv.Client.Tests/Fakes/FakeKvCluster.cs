@@ -48,6 +48,13 @@ internal sealed class FakeKvCluster
     /// <summary>Whether NotLeader answers name the leader (false: as during an election).</summary>
     public bool LeaderHints { get; set; } = true;
 
+    /// <summary>
+    /// What a node that does not lead a range names as its leader: given the node's endpoint and the range, the
+    /// endpoint it names ("" for none). Null: the leader, or none when not <see cref="LeaderHints"/>. During an
+    /// election nodes may name a stale leader (one that no longer leads).
+    /// </summary>
+    public Func<string, ulong, string>? HintAt { get; set; }
+
     /// <summary>Endpoints that refuse connections.</summary>
     public ConcurrentDictionary<string, bool> Dead { get; } = new(StringComparer.Ordinal);
 
@@ -96,7 +103,7 @@ internal sealed class FakeKvCluster
         string leader = LeaderOf(range.RangeId);
         if (leader != endpoint)
             throw Error(StatusCode.FailedPrecondition, $"node {endpoint} does not lead range {range.RangeId}",
-                new NotLeader { RangeId = range.RangeId, LeaderEndpoint = LeaderHints ? leader : "" });
+                new NotLeader { RangeId = range.RangeId, LeaderEndpoint = HintAt?.Invoke(endpoint, range.RangeId) ?? (LeaderHints ? leader : "") });
         return range;
     }
 
