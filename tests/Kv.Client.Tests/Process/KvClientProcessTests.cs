@@ -219,6 +219,9 @@ public sealed class KvClientProcessTests(ServerProcessesFixture fixture, ITestOu
             {
                 o.HttpHandlerFactory = attempts.Handler;
                 o.Logger = new TestOutputLogger(output);
+                // The library default: a write that reaches a survivor while it is still electing waits there (a write
+                // that times out is not retried: it may have applied), and under CI load an election can outlast 3 s.
+                o.PerCallTimeout = TimeSpan.FromSeconds(5);
             });
             string prefix = Unique("failover") + "/";
             var acked = new List<(string Key, string Value)>();
