@@ -2,7 +2,7 @@
 # processes on 127.0.0.1, stopping what a script started (by PID only), CPU time from /proc, and the machine.
 #
 #   source "$(dirname "$0")/lib.sh"
-#   kv_trap_cleanup                    # on exit: stop every PID in KV_STARTED, remove KV_WORK (unless KEEP_WORK=1)
+#   kv_trap_cleanup                    # on exit: SIGKILL every PID in KV_STARTED, remove KV_WORK (unless KEEP_WORK=1)
 #   kv_build src/Kv.Server/Kv.Server.csproj bench/Kv.Load/Kv.Load.csproj    # Release, unless SKIP_BUILD=1
 #   kv_start_cluster "$KV_WORK/cluster"   # sets KV_PIDS (node i at index i-1), KV_ENDPOINTS, KV_PEERS
 #
@@ -47,7 +47,16 @@ kv_stop_pids() {
   KV_STARTED=("${kept[@]}")
 }
 
-# Sets KV_WORK (a temp dir) and an EXIT trap that stops what was started and removes it (KEEP_WORK=1 keeps it).
+# SIGKILL to the given PIDs, waits for them to exit, and forgets them: for processes whose data is thrown away
+# (a node's clean shutdown hands its leaderships off first, which costs seconds and measures nothing).
+kv_kill_pids() {
+  local pid
+  [ $# -eq 0 ] && return 0
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
+  kv_stop_pids "$@"
+}
+
+# Sets KV_WORK (a temp dir) and an EXIT trap that kills what was started and removes it (KEEP_WORK=1 keeps it).
 kv_trap_cleanup() {
   KV_WORK=$(mktemp -d "${TMPDIR:-/tmp}/kv-${KV_LOG_TAG:-bench}.XXXXXX")
   trap kv_cleanup EXIT
@@ -57,7 +66,7 @@ kv_trap_cleanup() {
 kv_cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  [ "${#KV_STARTED[@]}" -gt 0 ] && kv_stop_pids "${KV_STARTED[@]}"
+  [ "${#KV_STARTED[@]}" -gt 0 ] && kv_kill_pids "${KV_STARTED[@]}"
   if [ "$status" -ne 0 ] && [ -n "${KV_WORK:-}" ]; then
     local f
     for f in "$KV_WORK"/*/kv-*.log; do
