@@ -24,7 +24,7 @@
 #
 # Knobs (environment): RUN_SECONDS (8), WARMUP_SECONDS (2), COMPARE_SECONDS (12), ACCOUNTS (10000), RANGES (8), CLIENTS_LIST ("1 16 64"),
 # RPT_LIST ("1 2 4"), PROTOCOLS ("paxos two-phase"), KILL_CLIENTS (16), KILL_RUN_SECONDS (25), KILL_AT_S (8),
-# RESTART_AT_S (18), KILL_CLUSTERS (fresh), COST_SECONDS (8), COST_IDLE_SECONDS (5), REPORT (bench/results/commit-protocols.md), RAW (bench/results/commit-protocols: the JSON and
+# RESTART_AT_S (18), KILL_DRAIN_SECONDS (3: sampling after the load stops), KILL_CLUSTERS (fresh), COST_SECONDS (8), COST_IDLE_SECONDS (5), REPORT (bench/results/commit-protocols.md), RAW (bench/results/commit-protocols: the JSON and
 # CSV of every run), KEEP_WORK=1 keeps the temp dir (data, node logs), SKIP_BUILD=1 reuses the Release build,
 # KV_BASE_PORT (7400: nodes listen on +1..+3), KV_LOG_LEVEL (e.g. Warning; unset: the node's own logging, which the
 # report greps for the sweeper's recoveries). Every process it starts is killed by PID on exit, whatever the exit path.
@@ -51,6 +51,7 @@ COST_SECONDS=${COST_SECONDS:-8}
 COST_IDLE_SECONDS=${COST_IDLE_SECONDS:-5}
 COSTS_REPORT=${COSTS_REPORT:-$RAW/costs.md}
 KILL_CLUSTERS=${KILL_CLUSTERS:-fresh}
+KILL_DRAIN_SECONDS=${KILL_DRAIN_SECONDS:-3}
 case "$KILL_CLUSTERS" in fresh|reuse) ;; *) echo "KILL_CLUSTERS must be fresh or reuse, not '$KILL_CLUSTERS'" >&2; exit 2 ;; esac
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
@@ -255,7 +256,7 @@ for protocol in $PROTOCOLS; do
   : >"$events"
   args=(--target kv --endpoints "$endpoints" --op transfer --protocol "$protocol" --clients "$KILL_CLIENTS" --ranges-per-txn 2
     --accounts "$ACCOUNTS" --seconds "$((KILL_RUN_SECONDS - WARMUP_SECONDS))" --warmup-seconds "$WARMUP_SECONDS"
-    --timeline "$timeline" --events "$events" --drain-seconds 3 --json "$RAW/$name.json")
+    --timeline "$timeline" --events "$events" --drain-seconds "$KILL_DRAIN_SECONDS" --json "$RAW/$name.json")
   commands+=("dotnet $load_dll ${args[*]}   # node killed at ${KILL_AT_S} s, restarted at ${RESTART_AT_S} s")
   log "$name: $KILL_CLIENTS clients, 2 ranges per transaction, ${KILL_RUN_SECONDS} s; kill the coordinator at ${KILL_AT_S} s, restart it at ${RESTART_AT_S} s"
   load "${args[@]}" >"$work/$name.out" 2>"$work/$name.err" &
@@ -574,7 +575,7 @@ fi
   echo "again. So \"keys usable again\" includes any election the kill caused (the victim also led ranges), and \"lock wait\""
   echo "is the part caused by the lock alone (though a key can also wait, briefly, for the lock of a newer transaction"
   echo "whose other range is still electing). \`txn_locks\` is in the per-second tables as well (\"locks\": per range, the most"
-  echo "any answering replica holds, summed over the ranges), and after the load stops (3 s of sampling without load) it"
+  echo "any answering replica holds, summed over the ranges), and after the load stops ($KILL_DRAIN_SECONDS s of sampling without load) it"
   echo "must drain to 0. A node counts as answering while its latest \`NodeStatus\` (polled every 200 ms) is under 1 s old;"
   echo "\"ranges led\" counts the ranges (the meta range included) that an answering node leads."
   echo
