@@ -34,6 +34,17 @@ internal sealed class KvTarget : ILoadTarget
         if (entry is null) throw new MissingKeyException(KeySpace.Name(key));
     }
 
+    /// <summary>The server's limit on the operations of one <c>Batch</c> request (the SDK's default chunk).</summary>
+    public int PutManyKeysMax => 1_000;
+
+    /// <summary>
+    /// Through <see cref="KvClient.PutManyAsync(IEnumerable{ValueTuple{ReadOnlyMemory{byte}, ReadOnlyMemory{byte}}}, CancellationToken)"/>:
+    /// grouped by range, each put applied once (its own write id).
+    /// </summary>
+    public Task PutManyAsync(int firstKey, int count, CancellationToken cancellationToken) =>
+        Client(firstKey).PutManyAsync(Enumerable.Range(firstKey, count)
+            .Select(k => ((ReadOnlyMemory<byte>)_keys.Key(k), (ReadOnlyMemory<byte>)_keys.Value)).ToArray(), cancellationToken);
+
     private KvClient Client(int key) => _clients[key % _clients.Length];
 
     public async ValueTask DisposeAsync()
