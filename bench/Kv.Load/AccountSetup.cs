@@ -30,12 +30,9 @@ internal static class AccountSetup
         });
         long preloadStart = Stopwatch.GetTimestamp();
         var balance = Encoding.ASCII.GetBytes(Accounts.InitialBalance.ToString(CultureInfo.InvariantCulture));
-        // Batches of consecutive accounts (PutMany: grouped by range, each put applied once), 8 at a time.
-        await Parallel.ForEachAsync(Preloader.Chunks(options.Accounts, 1_000),
-            new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
-            async (chunk, token) => await client.PutManyAsync(Enumerable.Range(chunk.First, chunk.Count)
-                .Select(n => ((ReadOnlyMemory<byte>)Encoding.ASCII.GetBytes(Accounts.Name(n)), (ReadOnlyMemory<byte>)balance)).ToArray(), token)
-                .ConfigureAwait(false))
+        await Parallel.ForEachAsync(Enumerable.Range(0, options.Accounts),
+            new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken },
+            async (n, token) => await client.PutAsync(Encoding.ASCII.GetBytes(Accounts.Name(n)), balance, token).ConfigureAwait(false))
             .ConfigureAwait(false);
         double preloadSeconds = Stopwatch.GetElapsedTime(preloadStart).TotalSeconds;
 
