@@ -93,11 +93,12 @@ fi
 
 # ---- the cluster ----------------------------------------------------------------------------------------------
 
+source bench/lib.sh   # kv_free_port: below the ephemeral range
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
-    if ! ss -Hltn "sport = :$p" | grep -q . && [[ " ${ports[*]:-} " != *" $p "* ]]; then echo "$p"; return; fi
+    p=$(kv_free_port)
+    [[ " ${ports[*]:-} " != *" $p "* ]] && { echo "$p"; return; }
   done
 }
 ports=()

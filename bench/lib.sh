@@ -18,12 +18,17 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 kv_log() { echo "[${KV_LOG_TAG:-bench} $(date +%T)] $*" >&2; }
 
-# A TCP port nobody listens on (and not handed out before in this script).
+# A TCP port nobody listens on (and not handed out before in this script), below the kernel's ephemeral range:
+# a port in that range can be taken by any outgoing connection between the check and the bind (seen: a node
+# died with "address already in use" while other work ran tests on the machine).
 declare -a KV_PORTS_GIVEN=()
 kv_free_port() {
-  local p
+  local p low=32768 span
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  span=$((low - 10000))
+  [ "$span" -lt 1000 ] && span=40000   # an unusual ephemeral range: fall back to anywhere from 10000 up
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % span))
     if ! ss -Hltn "sport = :$p" | grep -q . && [[ " ${KV_PORTS_GIVEN[*]:-} " != *" $p "* ]]; then
       KV_PORTS_GIVEN+=("$p"); echo "$p"; return
     fi
@@ -89,24 +94,53 @@ kv_build() {
 
 # Starts three `Kv.Server node` processes on free ports with data under $1, waits until the cluster takes a put.
 # KV_NODE_FLAGS go to every node; KV_LOG_LEVEL (e.g. Warning) sets their default log level.
+# A node that exits while starting (a port taken in the meantime) makes it start all three again on other ports,
+# up to three times.
 kv_start_cluster() {
-  local dir=$1 i
-  mkdir -p "$dir"
+  local dir=$1 i attempt
   local ports=() flags=()
   read -r -a flags <<<"${KV_NODE_FLAGS:-}"
-  for i in 1 2 3; do ports+=("$(kv_free_port)"); done
-  KV_PEERS="1=http://127.0.0.1:${ports[0]},2=http://127.0.0.1:${ports[1]},3=http://127.0.0.1:${ports[2]}"
-  KV_ENDPOINTS="http://127.0.0.1:${ports[0]},http://127.0.0.1:${ports[1]},http://127.0.0.1:${ports[2]}"
-  KV_PIDS=()
-  for i in 1 2 3; do
-    ${KV_LOG_LEVEL:+env Logging__LogLevel__Default=$KV_LOG_LEVEL} dotnet "$KV_SERVER_DLL" node --node-id "$i" \
-      --listen "http://127.0.0.1:${ports[$((i - 1))]}" --peers "$KV_PEERS" --data-dir "$dir/kv-$i" "${flags[@]}" \
-      >"$dir/kv-$i.log" 2>&1 &
-    KV_PIDS+=("$!"); KV_STARTED+=("$!")
+  for attempt in 1 2 3; do
+    mkdir -p "$dir"; rm -rf "$dir"/kv-*
+    ports=()
+    for i in 1 2 3; do ports+=("$(kv_free_port)"); done
+    KV_PEERS="1=http://127.0.0.1:${ports[0]},2=http://127.0.0.1:${ports[1]},3=http://127.0.0.1:${ports[2]}"
+    KV_ENDPOINTS="http://127.0.0.1:${ports[0]},http://127.0.0.1:${ports[1]},http://127.0.0.1:${ports[2]}"
+    KV_PIDS=()
+    for i in 1 2 3; do
+      ${KV_LOG_LEVEL:+env Logging__LogLevel__Default=$KV_LOG_LEVEL} dotnet "$KV_SERVER_DLL" node --node-id "$i" \
+        --listen "http://127.0.0.1:${ports[$((i - 1))]}" --peers "$KV_PEERS" --data-dir "$dir/kv-$i" "${flags[@]}" \
+        >"$dir/kv-$i.log" 2>&1 &
+      KV_PIDS+=("$!"); KV_STARTED+=("$!")
+    done
+    kv_log "cluster: nodes ${KV_PIDS[*]} on $KV_ENDPOINTS"
+    kv_wait_serving "$dir" 60 && break
+    kv_kill_pids "${KV_PIDS[@]}"
+    [ "$attempt" = 3 ] && { kv_log "the cluster did not start in 3 attempts"; return 1; }
+    kv_log "starting again on other ports"
   done
-  kv_log "cluster: nodes ${KV_PIDS[*]} on $KV_ENDPOINTS"
   dotnet "$KV_LOAD_DLL" --target kv --endpoints "$KV_ENDPOINTS" --op probe --seconds 60 --keys 1 >/dev/null 2>"$dir/probe.err" \
     || { kv_log "the cluster did not accept a put within 60 s"; return 1; }
+}
+
+# Waits until every node of KV_PIDS has written "serving on" to $1/kv-I.log (the node prints it once it listens),
+# at most $2 seconds; false, naming the node, if one exits first or time runs out.
+kv_wait_serving() {
+  local dir=$1 deadline=$(( $(date +%s) + $2 )) i pending
+  while :; do
+    pending=0
+    for i in 1 2 3; do
+      grep -q 'serving on' "$dir/kv-$i.log" 2>/dev/null && continue
+      if ! kill -0 "${KV_PIDS[$((i - 1))]}" 2>/dev/null; then
+        kv_log "node $i exited while starting: $(grep -m1 -E 'Exception|error' "$dir/kv-$i.log" | cut -c1-200)"
+        return 1
+      fi
+      pending=1
+    done
+    [ "$pending" = 0 ] && return 0
+    [ "$(date +%s)" -ge "$deadline" ] && { kv_log "the nodes did not all listen within $2 s"; return 1; }
+    sleep 0.1
+  done
 }
 
 # CPU seconds (user + system) used so far by the given PIDs together (utime + stime from /proc/PID/stat).
