@@ -69,13 +69,14 @@ export SKIP_BUILD=1
 [ "$build" = 1 ] && step build build_all
 step micro micro
 if [ "$quick" = 1 ]; then
-  step ycsb env REPORT="$out/ycsb.md" CHARTS="$out/charts" RECORDS=2000 RUN_SECONDS=2 WARMUP_SECONDS=1 bash bench/ycsb.sh --quick
-  step compare-etcd env REPORT="$out/kv-vs-etcd.md" RUN_SECONDS=2 WARMUP_SECONDS=1 KEYS=2000 SETTLE_SECONDS=1 IDLE_SECONDS=1 \
+  step ycsb env REPORT="$out/ycsb.md" CHARTS="$out/charts" RECORDS=2000 RUN_SECONDS=1.5 WARMUP_SECONDS=0.5 bash bench/ycsb.sh --quick
+  step compare-etcd env REPORT="$out/kv-vs-etcd.md" RUN_SECONDS=1.5 WARMUP_SECONDS=0.5 KEYS=2000 SETTLE_SECONDS=1 IDLE_SECONDS=1 \
     bash bench/compare-etcd.sh
   # One cluster for all three parts (KILL_CLUSTERS=reuse); the kill 2 s after the warmup, the restart 2 s later.
+  # (WARMUP_SECONDS and KILL_RUN_SECONDS are whole seconds: the script subtracts them in shell arithmetic.)
   step commit-protocols env REPORT="$out/commit-protocols.md" RAW="$out/commit-protocols" CLIENTS_LIST=16 RPT_LIST=2 RANGES=4 \
-    RUN_SECONDS=2 WARMUP_SECONDS=1 COMPARE_SECONDS=2 ACCOUNTS=1000 KILL_RUN_SECONDS=6 KILL_AT_S=3 RESTART_AT_S=5 \
-    COST_SECONDS=2 COST_IDLE_SECONDS=1 KILL_DRAIN_SECONDS=1 KILL_CLUSTERS=reuse bash bench/commit-protocols.sh
+    RUN_SECONDS=1.5 WARMUP_SECONDS=1 COMPARE_SECONDS=1.5 ACCOUNTS=1000 KILL_RUN_SECONDS=6 KILL_AT_S=3 RESTART_AT_S=5 \
+    COST_SECONDS=1.5 COST_IDLE_SECONDS=1 KILL_DRAIN_SECONDS=1 KILL_CLUSTERS=reuse bash bench/commit-protocols.sh
   step client-overhead env REPORT="$out/client-overhead.md" bash bench/client-overhead.sh --warmup-gets 300 --blocks 3 \
     --block-gets 100 --concurrent-blocks 2 --alloc-gets 1000 --alloc-rounds 1 --diagnostic-rounds 0 --profile-gets 0
   step idle-ranges bash bench/idle-ranges.sh --no-build --ranges 50 --settle-s 1 --measure-s 2 --out "$out/idle-ranges.md"
