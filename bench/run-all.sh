@@ -44,7 +44,11 @@ step() {   # step NAME COMMAND...: runs it, times it, keeps going if it fails
   kv_log "== $name"
   "$@" >"$KV_WORK/$name.out" 2>"$KV_WORK/$name.err" || status=$?
   steps+=("$name"); seconds+=("$(( $(date +%s) - t0 ))"); statuses+=("$status"); loads+=("$before → $(kv_loadavg)")
-  if [ "$status" -ne 0 ]; then kv_log "   $name FAILED (exit $status):"; tail -n 15 "$KV_WORK/$name.err" >&2; fi
+  # The step's own last lines, without the node log lines its cleanup prints (they would hide the reason).
+  if [ "$status" -ne 0 ]; then
+    kv_log "   $name FAILED (exit $status):"
+    grep -v -E '^(info|warn|dbug|trce): |^[[:space:]]+(at |---)|^[[:space:]]*$' "$KV_WORK/$name.err" | tail -n 25 >&2
+  fi
   kv_log "   $name: ${seconds[-1]} s"
 }
 
