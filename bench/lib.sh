@@ -6,8 +6,9 @@
 #   kv_build src/Kv.Server/Kv.Server.csproj bench/Kv.Load/Kv.Load.csproj    # Release, unless SKIP_BUILD=1
 #   kv_start_cluster "$KV_WORK/cluster"   # sets KV_PIDS (node i at index i-1), KV_ENDPOINTS, KV_PEERS
 #
-# Used by bench/ycsb.sh, bench/run-all.sh and bench/snapshots.sh (its port and stop helpers). (The older scripts keep their own copies of these steps: they pin
-# fixed ports and restart single nodes mid-run, which these helpers do not need to.)
+# Used by bench/ycsb.sh and bench/run-all.sh; for ports and stopping by PID also by bench/snapshots.sh,
+# bench/idle-ranges.sh, bench/compare-etcd.sh and bench/commit-protocols.sh (the last two pin fixed ports and restart
+# single nodes mid-run, so they start their clusters themselves).
 
 KV_SERVER_DLL=${KV_SERVER_DLL:-src/Kv.Server/bin/Release/net10.0/Kv.Server.dll}
 KV_LOAD_DLL=${KV_LOAD_DLL:-bench/Kv.Load/bin/Release/net10.0/Kv.Load.dll}
