@@ -159,7 +159,7 @@ hwm_kb() { awk '/^VmHWM:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # ---------------------------------------------------------------- (e) scenarios
 declare -A result=()   # result[system,scenario,field]
 declare -a commands=()
-scenarios=("put 1" "put 64" "put 256" "get 64")
+scenarios=("put 1" "put 16" "put 64" "put 256" "get 64")
 for scenario in "${scenarios[@]}"; do
   read -r op clients <<<"$scenario"
   for system in etcd kv; do
