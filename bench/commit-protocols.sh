@@ -5,22 +5,26 @@
 #
 #   bash bench/commit-protocols.sh
 #
-# (a) One cluster: for clients in CLIENTS_LIST × ranges per transaction in RPT_LIST × both protocols, a closed-loop
+# One cluster serves (c), then (a) (and (b) too with KILL_CLUSTERS=reuse); every cluster is split into RANGES ranges
+# and loaded with ACCOUNTS accounts once, when it starts.
+# (c) Per-commit costs, first, on the fresh cluster, whose nodes serve /metrics (ports KV_BASE_PORT+11..+13): every
+#     node scraped around an idle window (COST_IDLE_SECONDS) and around 1-client runs (COST_SECONDS) of puts,
+#     Paxos-commit and 2PC transfers; `Kv.Load costs` gives Paxos messages, fsyncs and proposals per commit. COSTS=0
+#     skips it; COSTS_ONLY=1 runs it alone and writes its report section to COSTS_REPORT ($RAW/costs.md) instead of REPORT.
+# (a) The same cluster: for clients in CLIENTS_LIST × ranges per transaction in RPT_LIST × both protocols, a closed-loop
 #     run (WARMUP_SECONDS + RUN_SECONDS); single-range puts at 1 and 16 clients in the same cluster, each just before
 #     that client count's transfers, as the baseline; and at 1 and 16 clients a --op compare run (COMPARE_SECONDS):
 #     puts, Paxos-commit and 2PC transfers (2 ranges) mixed at random in one run, through one client, so that the
 #     three see the same coordinator and the same moment of this shared machine (the targets are judged on it).
-# (b) For each protocol, a fresh cluster: KILL_CLIENTS clients, 2 ranges per transaction, KILL_RUN_SECONDS in all,
-#     sampled every 200 ms (--timeline). At KILL_AT_S the node the load sends its commits to (the coordinator: the
-#     timeline's last row names it) gets SIGKILL; at RESTART_AT_S it is started again on its data directory.
-# (c) Per-commit costs: a fresh cluster whose nodes serve /metrics (ports KV_BASE_PORT+11..+13); every node scraped
-#     around an idle window (COST_IDLE_SECONDS) and around 1-client runs (COST_SECONDS) of puts, Paxos-commit and 2PC
-#     transfers; `Kv.Load costs` gives Paxos messages, fsyncs and proposals per commit. COSTS=0 skips it; COSTS_ONLY=1
-#     runs it alone and writes its report section to COSTS_REPORT ($RAW/costs.md) instead of REPORT.
+# (b) For each protocol, a fresh cluster (KILL_CLUSTERS=fresh, the default; =reuse: the cluster of (a), once every
+#     node hosts every range and each range has a leader again): KILL_CLIENTS clients, 2 ranges per transaction,
+#     KILL_RUN_SECONDS in all, sampled every 200 ms (--timeline). At KILL_AT_S the node the load sends its commits to
+#     (the coordinator: the timeline's last row names it) gets SIGKILL; at RESTART_AT_S it is started again on its
+#     data directory.
 #
 # Knobs (environment): RUN_SECONDS (8), WARMUP_SECONDS (2), COMPARE_SECONDS (12), ACCOUNTS (10000), RANGES (8), CLIENTS_LIST ("1 16 64"),
 # RPT_LIST ("1 2 4"), PROTOCOLS ("paxos two-phase"), KILL_CLIENTS (16), KILL_RUN_SECONDS (25), KILL_AT_S (8),
-# RESTART_AT_S (18), REPORT (bench/results/commit-protocols.md), RAW (bench/results/commit-protocols: the JSON and
+# RESTART_AT_S (18), KILL_DRAIN_SECONDS (3: sampling after the load stops), KILL_CLUSTERS (fresh), COST_SECONDS (8), COST_IDLE_SECONDS (5), REPORT (bench/results/commit-protocols.md), RAW (bench/results/commit-protocols: the JSON and
 # CSV of every run), KEEP_WORK=1 keeps the temp dir (data, node logs), SKIP_BUILD=1 reuses the Release build,
 # KV_BASE_PORT (7400: nodes listen on +1..+3), KV_LOG_LEVEL (e.g. Warning; unset: the node's own logging, which the
 # report greps for the sweeper's recoveries). Every process it starts is killed by PID on exit, whatever the exit path.
@@ -46,6 +50,9 @@ KV_BASE_PORT=${KV_BASE_PORT:-7400}
 COST_SECONDS=${COST_SECONDS:-8}
 COST_IDLE_SECONDS=${COST_IDLE_SECONDS:-5}
 COSTS_REPORT=${COSTS_REPORT:-$RAW/costs.md}
+KILL_CLUSTERS=${KILL_CLUSTERS:-fresh}
+KILL_DRAIN_SECONDS=${KILL_DRAIN_SECONDS:-3}
+case "$KILL_CLUSTERS" in fresh|reuse) ;; *) echo "KILL_CLUSTERS must be fresh or reuse, not '$KILL_CLUSTERS'" >&2; exit 2 ;; esac
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 script_start=$(date +%s)
@@ -84,9 +91,14 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     || { cat "$work/build-server.log" >&2; exit 1; }
   dotnet build -c Release bench/Kv.Load/Kv.Load.csproj -v q -nologo >"$work/build-load.log" 2>&1 \
     || { cat "$work/build-load.log" >&2; exit 1; }
+  if [ "$KILL_CLUSTERS" = reuse ]; then
+    dotnet build -c Release bench/Kv.IdleRanges/Kv.IdleRanges.csproj -v q -nologo >"$work/build-idle.log" 2>&1 \
+      || { cat "$work/build-idle.log" >&2; exit 1; }
+  fi
 fi
 server_dll=src/Kv.Server/bin/Release/net10.0/Kv.Server.dll
 load_dll=bench/Kv.Load/bin/Release/net10.0/Kv.Load.dll
+check_dll=bench/Kv.IdleRanges/bin/Release/net10.0/Kv.IdleRanges.dll
 load() { dotnet "$load_dll" "$@"; }
 
 for port in $((KV_BASE_PORT + 1)) $((KV_BASE_PORT + 2)) $((KV_BASE_PORT + 3)) $((KV_BASE_PORT + 11)) $((KV_BASE_PORT + 12)) $((KV_BASE_PORT + 13)); do
@@ -123,11 +135,22 @@ start_cluster() {
     || { cat "$work/$cluster/setup.err" >&2; exit 1; }
   log "  $(cat "$work/$cluster/setup.out")"
 }
+# SIGKILL: the cluster's data is thrown away, so a clean shutdown (leadership handed off first) would only cost time.
 stop_cluster() {
+  local pid
+  for pid in "${node_pid[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   stop_pids "${node_pid[@]}"
   node_pid=()
 }
-field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+# field NAME LINE: the value of NAME=… in a line of space-separated name=value pairs. Shell builtins only: the report
+# looks up hundreds of fields, and a tr|sed pipe per lookup took half a minute on a loaded machine.
+field() {
+  local pair
+  local -a pairs
+  read -r -a pairs <<<"$2"
+  for pair in "${pairs[@]}"; do [[ $pair == "$1="* ]] && echo "${pair#*=}"; done
+  return 0
+}
 
 declare -A result=()   # result[name,field]
 declare -a runs=()     # run names in order, and their commands
@@ -147,7 +170,7 @@ run_load() {
 }
 
 # ---------------------------------------------------------------- (c) per-commit costs (Gray & Lamport's measures)
-# A fresh cluster whose nodes serve /metrics. Every node is scraped before and after each window: an idle one
+# On the current cluster, fresh and serving /metrics. Every node is scraped before and after each window: an idle one
 # (COST_IDLE_SECONDS, no load: the background of heartbeats and liveness messages), then 1 client for COST_SECONDS
 # of single-range puts, of Paxos-commit transfers and of 2PC transfers (2 ranges each), no warmup so that every
 # operation of the window is counted. `Kv.Load costs` turns the scrapes into counts per commit.
@@ -161,11 +184,8 @@ scrape_all() {   # $1: directory for node-1.prom..node-3.prom
 }
 prom_files() { echo "$1/node-1.prom,$1/node-2.prom,$1/node-3.prom"; }
 run_costs() {
-  with_metrics=1
-  start_cluster c
-  with_metrics=""
-  result[costs,setup]=$(cat "$work/c/setup.out"); result[costs,layout]=$(cat "$work/c/setup.err")
-  local dir="$work/c/scrapes" t0 t1 kind args
+  result[costs,setup]=$(cat "$work/$cluster/setup.out"); result[costs,layout]=$(cat "$work/$cluster/setup.err")
+  local dir="$work/$cluster/scrapes" t0 t1 kind args
   scrape_all "$dir/idle-before"; t0=$(now_ms)
   log "costs: idle window, ${COST_IDLE_SECONDS} s"
   sleep "$COST_IDLE_SECONDS"
@@ -190,12 +210,13 @@ run_costs() {
     log "  ${result[cost-$kind,costs]}"
   done
   result[costs,loadavg_end]=$(cut -d' ' -f1-3 /proc/loadavg)
-  stop_cluster
 }
 
+[ "${COSTS:-1}" = 1 ] && with_metrics=1
+start_cluster a
+[ "${COSTS:-1}" = 1 ] && run_costs
 if [ "${COSTS_ONLY:-0}" != 1 ]; then   # (a) and (b); COSTS_ONLY=1 runs (c) alone
 # ---------------------------------------------------------------- (a) normal operation
-start_cluster a
 setup_a=$(cat "$work/a/setup.out"); layout_a=$(cat "$work/a/setup.err")
 for clients in $CLIENTS_LIST; do
   if [ "$clients" = 1 ] || [ "$clients" = 16 ]; then
@@ -213,7 +234,6 @@ for clients in $CLIENTS_LIST; do
 done
 verify_a=$(load --target kv --endpoints "$endpoints" --op verify --accounts "$ACCOUNTS" 2>&1) || true
 log "$verify_a"
-stop_cluster
 machine_a_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- (b) the coordinator dies mid-run
@@ -226,14 +246,25 @@ wait_timeline() {   # $1 file, $2 seconds, $3 PID of the load: false if the load
   done
 }
 for protocol in $PROTOCOLS; do
-  start_cluster "b-$protocol"
-  result[kill-$protocol,setup]=$(cat "$work/b-$protocol/setup.out")
+  if [ "$KILL_CLUSTERS" = fresh ]; then
+    stop_cluster
+    with_metrics=""
+    start_cluster "b-$protocol"
+  else
+    # The cluster of (a), or of the last kill run: its restarted node must be back in every range first.
+    log "cluster $cluster, reused: waiting until every node hosts every range and each range has a leader"
+    dotnet "$check_dll" verify --endpoints "$endpoints" --ranges "$RANGES" --timeout-s 60 >"$work/$cluster/check-$protocol.out" 2>&1 \
+      || { tail -n 5 "$work/$cluster/check-$protocol.out" >&2; log "cluster $cluster did not recover"; exit 1; }
+  fi
+  result[kill-$protocol,setup]=$(cat "$work/$cluster/setup.out")
   name="kill-$protocol"
+  declare -A sweeps_before=()
+  for i in 1 2 3; do sweeps_before[$i]=$(grep -c 'Sweeper: finishing transaction' "$work/$cluster/kv-$i.log" || true); done
   timeline="$RAW/$name.csv" events="$work/$name.events"
   : >"$events"
   args=(--target kv --endpoints "$endpoints" --op transfer --protocol "$protocol" --clients "$KILL_CLIENTS" --ranges-per-txn 2
     --accounts "$ACCOUNTS" --seconds "$((KILL_RUN_SECONDS - WARMUP_SECONDS))" --warmup-seconds "$WARMUP_SECONDS"
-    --timeline "$timeline" --events "$events" --drain-seconds 3 --json "$RAW/$name.json")
+    --timeline "$timeline" --events "$events" --drain-seconds "$KILL_DRAIN_SECONDS" --json "$RAW/$name.json")
   commands+=("dotnet $load_dll ${args[*]}   # node killed at ${KILL_AT_S} s, restarted at ${RESTART_AT_S} s")
   log "$name: $KILL_CLIENTS clients, 2 ranges per transaction, ${KILL_RUN_SECONDS} s; kill the coordinator at ${KILL_AT_S} s, restart it at ${RESTART_AT_S} s"
   load "${args[@]}" >"$work/$name.out" 2>"$work/$name.err" &
@@ -263,18 +294,17 @@ for protocol in $PROTOCOLS; do
   result[$name,verify]=$(load --target kv --endpoints "$endpoints" --op verify --accounts "$ACCOUNTS" 2>&1) || true
   log "  ${result[$name,verify]}"
   for i in 1 2 3; do
-    result[$name,sweeps$i]=$(grep -c 'Sweeper: finishing transaction' "$work/b-$protocol/kv-$i.log" || true)
+    result[$name,sweeps$i]=$(( $(grep -c 'Sweeper: finishing transaction' "$work/$cluster/kv-$i.log" || true) - ${sweeps_before[$i]} ))
   done
-  stop_cluster
 done
 fi   # (a) and (b)
-[ "${COSTS:-1}" = 1 ] && run_costs
+stop_cluster
 elapsed=$(( $(date +%s) - script_start ))
 
 # ---------------------------------------------------------------- report
 get() { echo "${result[$1]:-}"; }
 f() { field "$2" "$(get "$1,line")"; }
-ms() { if [ -n "$1" ]; then awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; else echo "–"; fi; }
+ms() { if [ -n "$1" ]; then LC_ALL=C printf '%.2f' "${1}e-3"; else echo "–"; fi; }
 ratio() { if [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; else echo "–"; fi; }
 le() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 mark() { if "$@"; then echo "met"; else echo "**NOT met**"; fi; }
@@ -286,8 +316,8 @@ costs_section() {
   cf() { field "$2" "$(get "cost-$1,costs")"; }
   echo "## Per-commit costs (Gray & Lamport's measures)"
   echo
-  echo "A fresh 3-node cluster (c), split and loaded as above (${result[costs,setup]:-not started}), its nodes serving"
-  echo "\`/metrics\` (\`--metrics-listen\`). \`curl\` scrapes every node before and after each window; \`Kv.Load costs\`"
+  echo "The 3-node cluster of (a), split and loaded (${result[costs,setup]:-not started}), measured first, before (a)'s runs;"
+  echo "its nodes serve \`/metrics\` (\`--metrics-listen\`) throughout. \`curl\` scrapes every node before and after each window; \`Kv.Load costs\`"
   echo "(\`bench/Kv.Load/MetricsScrape.cs\`, \`CommitCosts.cs\`) sums the three nodes' deltas and divides by the commits."
   echo "Windows, in order: ${result[costs,idle_s]:-?} s idle (no load), then **1 client**, ${COST_SECONDS} s, no warmup"
   echo "(every operation in the window is counted): single-range puts (8-byte values; all their keys lie in one range),"
@@ -442,6 +472,7 @@ fi
   echo "Three \`Kv.Server.dll node\` processes on 127.0.0.1 (ports $((KV_BASE_PORT + 1))–$((KV_BASE_PORT + 3))), default settings"
   echo "(every Paxos write synced; \`TxnRecoverAfterMs\` 1000), data under a temp dir. \`Kv.Load --op setup\` splits the key space"
   echo "into $RANGES ranges at evenly spaced account keys and writes $ACCOUNTS accounts \`acct-000000\`… with a balance of 1,000,000 each."
+  [ "${COSTS:-1}" = 1 ] && echo "The nodes of (a) also serve \`/metrics\` on ports $((KV_BASE_PORT + 11))–$((KV_BASE_PORT + 13)) (for the per-commit costs, measured on that cluster first)."
   echo "A transfer (\`Kv.Load --op transfer\`, through \`KvClient.RunTransactionAsync\`, \`MaxAttempts\` 10) picks accounts in"
   echo "1, 2 or 4 distinct ranges (1: two accounts of one range), reads them, and moves money: with 1 or 2 ranges from the"
   echo "first account to the second; with 4, from the first account to each of the other three (one debit, three credits)."
@@ -527,7 +558,12 @@ fi
 
   echo "## (b) The coordinator killed mid-run"
   echo
-  echo "A fresh cluster per protocol, split and loaded the same way; $KILL_CLIENTS clients, 2 ranges per transaction,"
+  if [ "$KILL_CLUSTERS" = fresh ]; then
+    echo "A fresh cluster per protocol, split and loaded the same way; $KILL_CLIENTS clients, 2 ranges per transaction,"
+  else
+    echo "The cluster of (a), reused (\`KILL_CLUSTERS=reuse\`: each run starts once every node hosts every range and each"
+    echo "range has a leader again); $KILL_CLIENTS clients, 2 ranges per transaction,"
+  fi
   echo "${KILL_RUN_SECONDS} s (${WARMUP_SECONDS} s of it warmup). Every 200 ms the load records the transactions that succeeded and"
   echo "failed and polls \`NodeStatus\` of every node (\`txn_locks\`, leaders). At ${KILL_AT_S} s the script sends SIGKILL to the node"
   echo "the load's commits went to over the last second, and starts it again at ${RESTART_AT_S} s on its data directory."
@@ -547,7 +583,7 @@ fi
   echo "again. So \"keys usable again\" includes any election the kill caused (the victim also led ranges), and \"lock wait\""
   echo "is the part caused by the lock alone (though a key can also wait, briefly, for the lock of a newer transaction"
   echo "whose other range is still electing). \`txn_locks\` is in the per-second tables as well (\"locks\": per range, the most"
-  echo "any answering replica holds, summed over the ranges), and after the load stops (3 s of sampling without load) it"
+  echo "any answering replica holds, summed over the ranges), and after the load stops ($KILL_DRAIN_SECONDS s of sampling without load) it"
   echo "must drain to 0. A node counts as answering while its latest \`NodeStatus\` (polled every 200 ms) is under 1 s old;"
   echo "\"ranges led\" counts the ranges (the meta range included) that an answering node leads."
   echo

@@ -5,7 +5,8 @@
 #
 #   bash bench/compare-etcd.sh
 #
-# Knobs (environment): RUN_SECONDS (10), WARMUP_SECONDS (3), KEYS (10000), VALUE_BYTES (256),
+# Knobs (environment): RUN_SECONDS (10), WARMUP_SECONDS (3), KEYS (10000), VALUE_BYTES (256), SETTLE_SECONDS (5) and
+# IDLE_SECONDS (5): after both clusters take a put, they settle, then their idle CPU is measured over IDLE_SECONDS,
 # REPORT (bench/results/kv-vs-etcd.md), KEEP_WORK=1 keeps the temp dir (data, logs, JSON) for a look afterwards,
 # SKIP_BUILD=1 reuses the Release build, ETCD_BASE_PORT (23790), KV_BASE_PORT (7200), KV_LOG_LEVEL (unset: the
 # node's own logging; e.g. Warning sets Logging__LogLevel__Default for the Kv nodes).
@@ -17,6 +18,8 @@ repo=$(pwd)
 
 RUN_SECONDS=${RUN_SECONDS:-10}
 WARMUP_SECONDS=${WARMUP_SECONDS:-3}
+SETTLE_SECONDS=${SETTLE_SECONDS:-5}
+IDLE_SECONDS=${IDLE_SECONDS:-5}
 KEYS=${KEYS:-10000}
 VALUE_BYTES=${VALUE_BYTES:-256}
 REPORT=${REPORT:-bench/results/kv-vs-etcd.md}
@@ -33,8 +36,8 @@ declare -a etcd_pids=() kv_pids=()
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  # TERM, up to 5 s to stop cleanly, then KILL (bench/lib.sh).
-  kv_stop_pids "${started[@]}"
+  # SIGKILL (bench/lib.sh): the data directories are thrown away, so a clean shutdown would only cost time.
+  kv_kill_pids "${started[@]}"
   if [ "${KEEP_WORK:-0}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
   exit "$status"
 }
@@ -127,11 +130,11 @@ cores() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { printf "%.2f", (b - a) / t 
 # A freshly started Kv node burns CPU for its first ~15 s (measured: the three nodes took 0.3–0.6 cores with no
 # requests at all, 0.12 after 20 s), which would land on whichever run came first. Let both clusters settle, then
 # measure what each costs idle.
-sleep 5
+sleep "$SETTLE_SECONDS"
 idle_etcd_before=$(cpu_seconds "${etcd_pids[@]}"); idle_kv_before=$(cpu_seconds "${kv_pids[@]}")
-sleep 5
-idle_etcd=$(cores "$idle_etcd_before" "$(cpu_seconds "${etcd_pids[@]}")" 5)
-idle_kv=$(cores "$idle_kv_before" "$(cpu_seconds "${kv_pids[@]}")" 5)
+sleep "$IDLE_SECONDS"
+idle_etcd=$(cores "$idle_etcd_before" "$(cpu_seconds "${etcd_pids[@]}")" "$IDLE_SECONDS")
+idle_kv=$(cores "$idle_kv_before" "$(cpu_seconds "${kv_pids[@]}")" "$IDLE_SECONDS")
 log "idle: etcd cluster $idle_etcd cores, Kv cluster $idle_kv cores"
 
 # Samples VmRSS of the PIDs every 200 ms, keeping each one's maximum (kB) in FILE, until killed.
@@ -156,7 +159,7 @@ hwm_kb() { awk '/^VmHWM:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # ---------------------------------------------------------------- (e) scenarios
 declare -A result=()   # result[system,scenario,field]
 declare -a commands=()
-scenarios=("put 1" "put 64" "put 256" "get 64")
+scenarios=("put 1" "put 16" "put 64" "put 256" "get 64")
 for scenario in "${scenarios[@]}"; do
   read -r op clients <<<"$scenario"
   for system in etcd kv; do
@@ -240,7 +243,7 @@ mkdir -p "$(dirname "$REPORT")"
   echo "## Command"
   echo
   echo '```sh'
-  echo "bash bench/compare-etcd.sh   # RUN_SECONDS=$RUN_SECONDS WARMUP_SECONDS=$WARMUP_SECONDS KEYS=$KEYS VALUE_BYTES=$VALUE_BYTES"
+  echo "bash bench/compare-etcd.sh   # RUN_SECONDS=$RUN_SECONDS WARMUP_SECONDS=$WARMUP_SECONDS KEYS=$KEYS VALUE_BYTES=$VALUE_BYTES SETTLE_SECONDS=$SETTLE_SECONDS IDLE_SECONDS=$IDLE_SECONDS"
   echo '```'
   echo
   echo "Both clusters run at once, each as three processes on 127.0.0.1 with its own data directory under a temp dir"
@@ -252,7 +255,7 @@ mkdir -p "$(dirname "$REPORT")"
   echo "puts and serve linearizable reads by read index), both with \`EnableMultipleHttp2Connections\`. Gets are"
   echo "linearizable on both (etcd \`serializable=false\`); all keys are written before a get run, untimed."
   echo "Load generator, servers and the idle other cluster share the $(nproc) cores; the CPU columns below show who used them."
-  echo "Idle, after 10 s of settling, the etcd cluster used $idle_etcd cores and the Kv cluster $idle_kv (over 5 s)."
+  echo "Idle, after $((SETTLE_SECONDS + IDLE_SECONDS)) s of settling, the etcd cluster used $idle_etcd cores and the Kv cluster $idle_kv (over $IDLE_SECONDS s)."
   echo
   echo "The runs, in order:"
   echo

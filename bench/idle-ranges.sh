@@ -93,11 +93,12 @@ fi
 
 # ---- the cluster ----------------------------------------------------------------------------------------------
 
+source bench/lib.sh   # kv_free_port: below the ephemeral range
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
-    if ! ss -Hltn "sport = :$p" | grep -q . && [[ " ${ports[*]:-} " != *" $p "* ]]; then echo "$p"; return; fi
+    p=$(kv_free_port)
+    [[ " ${ports[*]:-} " != *" $p "* ]] && { echo "$p"; return; }
   done
 }
 ports=()
@@ -137,13 +138,22 @@ clk_tck="$(getconf CLK_TCK)"
 # utime + stime of a process or thread, in clock ticks (fields 14 and 15; the name in parentheses may hold spaces).
 cpu_ticks() { sed 's/^.*) //' "$1" | awk '{ print $12 + $13 }'; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-# tid, CPU ticks, context switches (voluntary + involuntary), thread name; tab-separated, one line per live thread.
-# Per thread because a process's own status counts the switches of its main thread only.
+# tid, CPU ticks, context switches (voluntary + involuntary), thread name; tab-separated, one line per live thread
+# (a thread that ends while it is read is left out). Per thread because a process's own status counts the switches
+# of its main thread only. Shell builtins only: a node has ~100 threads, and three processes started per thread
+# took seconds per snapshot on a loaded machine.
 thread_ticks() {
-  local t
+  local t stat comm key val n
+  local -a f
   for t in /proc/"$1"/task/*; do
-    printf '%s\t%s\t%s\t%s\n' "${t##*/}" "$(cpu_ticks "$t/stat" 2>/dev/null || echo 0)" \
-      "$(awk '/ctxt_switches:/ { n += $2 } END { print n + 0 }' "$t/status" 2>/dev/null || echo 0)" "$(cat "$t/comm" 2>/dev/null || echo '?')"
+    { read -r stat <"$t/stat" && read -r comm <"$t/comm"; } 2>/dev/null || continue
+    # Fields after the name in parentheses (which may hold spaces): utime and stime are the 12th and 13th.
+    read -r -a f <<<"${stat##*) }"
+    n=0
+    while read -r key val _; do
+      case $key in voluntary_ctxt_switches:|nonvoluntary_ctxt_switches:) n=$((n + val)) ;; esac
+    done 2>/dev/null <"$t/status" || true
+    printf '%s\t%s\t%s\t%s\n' "${t##*/}" "$((f[11] + f[12]))" "$n" "$comm"
   done
 }
 # Context switches per second of one node over a window, from two thread snapshots: threads alive at the end only
@@ -241,7 +251,8 @@ measure baseline
 log "splitting into $ranges user ranges ($((ranges - 1)) Admin/SplitRange calls, $workers workers)"
 tool split --count "$((ranges - 1))" --workers "$workers" >>"$work/facts"
 log "verifying ranges, replicas and leaders"
-tool verify --ranges "$ranges" --timeout-s 60 >>"$work/facts"
+# Generous: on the loaded VM the last of 1,000 new groups can take a minute to elect (a timeout here failed a run).
+tool verify --ranges "$ranges" --timeout-s 180 >>"$work/facts"
 split_log_lines_before="$(cat "$work"/node-*.log | wc -l)"
 
 measure ranges

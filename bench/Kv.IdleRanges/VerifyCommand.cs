@@ -41,7 +41,7 @@ internal static class VerifyCommand
             }
             if (DateTime.UtcNow >= deadline) break;
             Console.Error.WriteLine($"  not yet: {problem}");
-            await Task.Delay(1000).ConfigureAwait(false);
+            await Task.Delay(250).ConfigureAwait(false);
         }
         Console.Error.WriteLine($"verification failed after {within.TotalSeconds} s: {problem}");
         return 1;

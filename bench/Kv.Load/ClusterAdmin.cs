@@ -66,16 +66,28 @@ internal sealed class ClusterAdmin : IDisposable
         throw new InvalidOperationException($"no node answered ListRanges: {last?.Status.Detail}", last);
     }
 
-    /// <summary>Splits the key space at each of <paramref name="keys"/> that does not start a range yet (through node 1), one after another.</summary>
+    /// <summary>
+    /// Splits the key space at each of <paramref name="keys"/> that does not start a range yet (through node 1), one
+    /// after another, in <see cref="SplitOrder"/>.
+    /// </summary>
     public async Task SplitAtAsync(IEnumerable<string> keys, CancellationToken cancellationToken)
     {
-        var existing = (await ListRangesAsync(cancellationToken).ConfigureAwait(false))
-            .Select(r => r.StartKey.ToStringUtf8()).ToHashSet(StringComparer.Ordinal);
-        foreach (var key in keys)
-        {
-            if (existing.Contains(key)) continue;
+        var existing = (await ListRangesAsync(cancellationToken).ConfigureAwait(false)).Select(r => r.StartKey.ToStringUtf8());
+        foreach (var key in SplitOrder(keys, existing))
             await SplitAsync(key, cancellationToken).ConfigureAwait(false);
-        }
+    }
+
+    /// <summary>
+    /// The keys that start no range yet, highest first (byte order). A split keeps the left half in the existing
+    /// group, which has a leader, and starts a new group for the right half, which has none until its first election
+    /// (an election timeout: 1–2 s by default). In descending order each next split cuts the left half again, so no
+    /// split waits for an election; in ascending order each one waited for the previous one's new group (measured: 7
+    /// splits took 9.3 s instead of about 1).
+    /// </summary>
+    public static IReadOnlyList<string> SplitOrder(IEnumerable<string> keys, IEnumerable<string> existingStartKeys)
+    {
+        var existing = existingStartKeys.ToHashSet(StringComparer.Ordinal);
+        return keys.Where(k => !existing.Contains(k)).Distinct(StringComparer.Ordinal).OrderDescending(StringComparer.Ordinal).ToArray();
     }
 
     private async Task SplitAsync(string key, CancellationToken cancellationToken)

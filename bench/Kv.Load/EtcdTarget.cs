@@ -54,6 +54,18 @@ internal sealed class EtcdTarget : ILoadTarget
         if (response.Count == 0) throw new MissingKeyException(KeySpace.Name(key));
     }
 
+    /// <summary>etcd's default limit on the operations of one transaction (<c>--max-txn-ops</c>).</summary>
+    public int PutManyKeysMax => 128;
+
+    /// <summary>One etcd transaction of unconditional puts.</summary>
+    public Task PutManyAsync(int firstKey, int count, CancellationToken cancellationToken)
+    {
+        var txn = new TxnRequest();
+        for (int k = firstKey; k < firstKey + count; k++)
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = _keys[k], Value = _value } });
+        return Client(firstKey).TransactionAsync(txn, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellationToken);
+    }
+
     private EtcdClient Client(int key) => _clients[key % _clients.Length];
 
     public ValueTask DisposeAsync()

@@ -8,6 +8,16 @@ internal interface ILoadTarget : IAsyncDisposable
 
     /// <summary>Reads key <paramref name="key"/> linearizably; throws on failure, including when the key is absent.</summary>
     Task GetAsync(int key, CancellationToken cancellationToken);
+
+    /// <summary>The most keys <see cref="PutManyAsync"/> takes in one call (what one request of the system may hold).</summary>
+    int PutManyKeysMax { get; }
+
+    /// <summary>
+    /// Writes the key space's value under keys <paramref name="firstKey"/> … <paramref name="firstKey"/> +
+    /// <paramref name="count"/> − 1 in as few requests as the system allows (for untimed preloading, never measured);
+    /// throws on failure.
+    /// </summary>
+    Task PutManyAsync(int firstKey, int count, CancellationToken cancellationToken);
 }
 
 /// <summary>A linearizable read found no value for a key that was preloaded: counted as an error, never as a success.</summary>
