@@ -41,16 +41,10 @@ public sealed class NodeStore : IDisposable
     public WriteOptions SyncWrite { get; }
 
     /// <summary>
-    /// Write options that return once the write is in the WAL file and the memtables, before any fsync: the write is
-    /// visible but not durable until a later <see cref="SyncWal"/>.
+    /// Write options that return once the write is in the WAL file and the memtables, before any fsync: durable only
+    /// with a later synced write (the WAL keeps writes in order, so a crash keeps a prefix of them).
     /// </summary>
     public WriteOptions UnsyncedWrite { get; }
-
-    /// <summary>
-    /// Makes every write that returned before this call durable (fsyncs the WAL). Writes may run concurrently with
-    /// it; those that return after it started are not covered.
-    /// </summary>
-    public void SyncWal() => Native.Instance.rocksdb_flush_wal(Db.Handle, 1);
 
     /// <summary>Read options that verify block checksums.</summary>
     public ReadOptions VerifiedReads => _verifiedReads;

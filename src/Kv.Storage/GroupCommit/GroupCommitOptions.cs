@@ -9,7 +9,7 @@ public sealed record GroupCommitOptions
     /// </summary>
     public int QueuedWritesMax { get; init; } = 4096;
 
-    /// <summary>How many writes one batch may carry at most (a sync covers the batches written since the last one).</summary>
+    /// <summary>How many writes one synced write may carry at most.</summary>
     public int WritesPerSyncMax { get; init; } = 1024;
 
     /// <summary>

@@ -5,69 +5,52 @@ using RocksDbSharp;
 namespace Kv.Storage.GroupCommit;
 
 /// <summary>
-/// Merges concurrent writers' work into shared RocksDB <see cref="WriteBatch"/>es and shared WAL syncs, in a
-/// two-stage pipeline. A writer hands a callback that fills the shared batch and awaits its task. The write loop
-/// takes everything queued (up to <see cref="GroupCommitOptions.WritesPerSyncMax"/> writes or
-/// <see cref="GroupCommitOptions.BatchBytesMax"/> bytes), runs the callbacks into one batch and writes it
-/// without sync; the sync loop then fsyncs the WAL, covering every batch written before the sync started, and
-/// only after that sync has returned completes the writers' tasks — all of them successfully, or all of them
-/// with the sync's exception. The next batch is written (memtable inserts, WAL append) while the previous sync
-/// runs, so a sync costs one fsync and no more; the writes per sync grow with the load and the disk's latency.
-/// See docs/storage-paxos.md.
+/// Merges concurrent writers' work into one RocksDB <see cref="WriteBatch"/> and one synced write.
+/// A writer hands a callback that fills the shared batch and awaits its task. A single commit loop takes
+/// everything queued (up to <see cref="GroupCommitOptions.WritesPerSyncMax"/> writes or
+/// <see cref="GroupCommitOptions.BatchBytesMax"/> bytes), runs the callbacks into one batch, writes it with
+/// sync on, and only after that write has returned completes the writers' tasks — all of them successfully,
+/// or all of them with the write's exception. While one sync runs, the next writers queue up, so the number of
+/// writes per sync grows with the load and the disk's latency. See docs/storage-paxos.md.
 /// </summary>
 /// <remarks>
-/// A callback runs on the write loop and must be quick (copy prepared bytes into the batch); one that throws
-/// fails only its own writer (its partial additions are rolled back to a save point). Each batch is applied
-/// atomically and batches reach the log in queue order, so a crash keeps a prefix of the batches (RocksDB's
-/// point-in-time WAL recovery); nobody was told "durable" for any batch a crash can lose. A written batch is
-/// visible to readers before its sync: nothing in Kv acts on state read back from RocksDB before its writer's
-/// task has completed. Each loop blocks one thread-pool thread while it is in RocksDB.
+/// A callback runs on the commit loop and must be quick (copy prepared bytes into the batch); one that throws
+/// fails only its own writer (its partial additions are rolled back to a save point). The writes of one sync
+/// are applied atomically and in queue order. The loop blocks one thread-pool thread for the duration of each
+/// synced write — one at a time, like any synchronous file write.
 /// </remarks>
 public sealed class GroupCommitter : IAsyncDisposable
 {
-    // Written-but-unsynced batches the write loop may run ahead of the sync loop by; beyond it the write loop
-    // waits and the queue fills, so the next batch is bigger instead of memory growing.
-    private const int WrittenGroupsMax = 4;
-
-    private readonly ICommitLog _log;
+    private readonly Func<WriteBatch, ValueTask> _writeSynced;
     private readonly GroupCommitOptions _options;
     private readonly Channel<PendingWrite> _queue;
-    private readonly Channel<WrittenGroup> _written;
     private readonly GroupCommitStatsRecorder _stats = new();
     private readonly GroupCommitMetrics? _metrics;
-    private readonly Task _writeLoop;
-    private readonly Task _syncLoop;
+    private readonly Task _loop;
     private int _disposed;
 
     /// <summary>
-    /// Starts the loops over <paramref name="store"/> (unsynced writes, then <see cref="NodeStore.SyncWal"/>),
+    /// Starts the commit loop over <paramref name="store"/>, writing with <see cref="NodeStore.SyncWrite"/>, and
     /// recording every sync in <paramref name="metrics"/> when given.
     /// </summary>
     public GroupCommitter(NodeStore store, GroupCommitOptions? options = null, GroupCommitMetrics? metrics = null)
-        : this(new NodeStoreCommitLog(store), options, metrics)
+        : this(batch => { store.Db.Write(batch, store.SyncWrite); return ValueTask.CompletedTask; }, options, metrics)
     {
     }
 
-    /// <summary>Starts the loops over any log (tests substitute slow or failing ones).</summary>
-    internal GroupCommitter(ICommitLog log, GroupCommitOptions? options = null, GroupCommitMetrics? metrics = null)
+    /// <summary>Starts the commit loop over any synced write (tests substitute slow or failing ones).</summary>
+    internal GroupCommitter(Func<WriteBatch, ValueTask> writeSynced, GroupCommitOptions? options = null, GroupCommitMetrics? metrics = null)
     {
         _metrics = metrics;
         _options = options ?? new GroupCommitOptions();
         _options.Validate();
-        _log = log;
+        _writeSynced = writeSynced;
         _queue = Channel.CreateBounded<PendingWrite>(new BoundedChannelOptions(_options.QueuedWritesMax)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _written = Channel.CreateBounded<WrittenGroup>(new BoundedChannelOptions(WrittenGroupsMax)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _writeLoop = Task.Run(RunWriteLoopAsync);
-        _syncLoop = Task.Run(RunSyncLoopAsync);
+        _loop = Task.Run(RunAsync);
     }
 
     /// <summary>
@@ -117,72 +100,34 @@ public sealed class GroupCommitter : IAsyncDisposable
 
     /// <summary>
     /// Stops accepting writes (new and still-waiting-for-room calls throw <see cref="ObjectDisposedException"/>),
-    /// writes and syncs everything already queued, and waits for both loops to end.
+    /// commits everything already queued, and waits for the loop to end.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0) _queue.Writer.TryComplete();
-        await _writeLoop.ConfigureAwait(false);
-        await _syncLoop.ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
     }
 
-    private async Task RunWriteLoopAsync()
+    private async Task RunAsync()
     {
         var reader = _queue.Reader;
-        using var batch = new WriteBatch(); // reused: cleared after every write
-        try
-        {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
-            {
-                var taken = new List<PendingWrite>();
-                try
-                {
-                    long bytes = TakeInto(batch, reader, taken);
-                    if (taken.Count == 0) continue;
-                    await _log.WriteAsync(batch).ConfigureAwait(false);
-                    await _written.Writer.WriteAsync(new WrittenGroup(taken, bytes)).ConfigureAwait(false);
-                }
-                catch (Exception e)
-                {
-                    // The unsynced write failed (or, not expected, something else did): these writers were
-                    // never handed to the sync loop, so they are answered here.
-                    foreach (var write in taken) write.Fail(e);
-                }
-                finally
-                {
-                    batch.Clear();
-                }
-            }
-        }
-        finally
-        {
-            _written.Writer.TryComplete();
-        }
-    }
-
-    private async Task RunSyncLoopAsync()
-    {
-        var reader = _written.Reader;
-        var covered = new List<PendingWrite>();
+        var taken = new List<PendingWrite>(Math.Min(_options.WritesPerSyncMax, 1024));
+        using var batch = new WriteBatch(); // reused: cleared after every sync
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            long bytes = 0;
-            // Everything written so far: each of these batches' writes returned before the sync below starts.
-            while (reader.TryRead(out var group))
-            {
-                covered.AddRange(group.Writes);
-                bytes += group.Bytes;
-            }
             try
             {
-                await SyncAsync(covered, bytes).ConfigureAwait(false);
+                long bytes = TakeInto(batch, reader, taken);
+                if (taken.Count > 0) await SyncAsync(batch, taken, bytes).ConfigureAwait(false);
             }
             catch (Exception e)
             {
-                // Not expected (the sync's exception is handled), but the loop must not die with writers waiting.
-                foreach (var write in covered) write.Fail(e);
+                // Not expected (callbacks' and the write's exceptions are handled), but the loop must not die
+                // with writers waiting for it.
+                foreach (var write in taken) write.Fail(e);
             }
-            covered.Clear();
+            taken.Clear();
+            batch.Clear();
         }
     }
 
@@ -210,23 +155,23 @@ public sealed class GroupCommitter : IAsyncDisposable
         return bytes;
     }
 
-    private async Task SyncAsync(List<PendingWrite> covered, long bytes)
+    private async Task SyncAsync(WriteBatch batch, List<PendingWrite> taken, long bytes)
     {
         Exception? failure = null;
         long started = Stopwatch.GetTimestamp();
         try
         {
-            await _log.SyncAsync().ConfigureAwait(false);
+            await _writeSynced(batch).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             failure = e;
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
-        _stats.RecordSync(covered.Count, bytes, (long)elapsed.TotalMicroseconds, failure is not null);
-        _metrics?.RecordSync(covered.Count, bytes, elapsed, failure is not null);
-        // Only now, after the sync returned, is anybody told anything.
-        foreach (var write in covered)
+        _stats.RecordSync(taken.Count, bytes, (long)elapsed.TotalMicroseconds, failure is not null);
+        _metrics?.RecordSync(taken.Count, bytes, elapsed, failure is not null);
+        // Only now, after the synced write returned, is anybody told anything.
+        foreach (var write in taken)
         {
             if (failure is null) write.Succeed();
             else write.Fail(failure);
