@@ -45,8 +45,10 @@ public sealed class NodeJoiner(ulong nodeId, Uri advertised, IReadOnlyList<Uri> 
                 {
                     logger.LogWarning("Joining through {Member} failed ({Status}: {Detail}); trying the next member", member, e.StatusCode, e.Status.Detail);
                 }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                catch (Exception e) when (ct.IsCancellationRequested && e is OperationCanceledException or RpcException)
                 {
+                    // Stopping: the channel reports the cancelled call as RpcException(Cancelled), not as an
+                    // OperationCanceledException, and a stop must not fail because a join was in flight.
                     return;
                 }
             }
