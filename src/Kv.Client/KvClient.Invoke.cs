@@ -49,7 +49,8 @@ public sealed partial class KvClient
 
         public bool MayShareTimeout => true;
 
-        public Task<Wire.GetResponse> SendAsync(NodeEndpoint endpoint, CallOptions options) => endpoint.Stub.GetAsync(request, options).ResponseAsync;
+        public Task<Wire.GetResponse> SendAsync(NodeEndpoint endpoint, CallOptions options) =>
+            endpoint.Bundler is { } bundler ? bundler.GetAsync(request, options) : endpoint.Stub.GetAsync(request, options).ResponseAsync;
 
         public Exception Classify(RpcException e, string endpoint) => client.Classify(e, Operation, endpoint, idempotent: true, request.Key.Memory);
 
@@ -92,6 +93,13 @@ public sealed partial class KvClient
         string operation, bool idempotent, ReadOnlyMemory<byte>? routingKey, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken) =>
         RunAsync<DelegateCall<T>, T, T>(new DelegateCall<T>(operation, idempotent, routingKey, null, (endpoint, options) => call(endpoint.Stub, options),
             (e, endpoint) => Classify(e, operation, endpoint, idempotent, routingKey), answerShowsLeader: routingKey is not null, mayShareTimeout: true),
+            cancellationToken).AsTask();
+
+    /// <summary>As above, each attempt given its endpoint rather than only its stub (to reach the endpoint's <see cref="RequestBundler"/>).</summary>
+    private Task<T> InvokeAtAsync<T>(
+        string operation, bool idempotent, ReadOnlyMemory<byte> routingKey, Func<NodeEndpoint, CallOptions, Task<T>> call, CancellationToken cancellationToken) =>
+        RunAsync<DelegateCall<T>, T, T>(new DelegateCall<T>(operation, idempotent, routingKey, null, call,
+            (e, endpoint) => Classify(e, operation, endpoint, idempotent, routingKey), answerShowsLeader: true, mayShareTimeout: true),
             cancellationToken).AsTask();
 
     /// <summary>

@@ -118,7 +118,8 @@ public sealed partial class KvClient : IAsyncDisposable
     {
         var request = new Wire.PutRequest { Key = ByteString.CopyFrom(key.Span), Value = ByteString.CopyFrom(value.Span) };
         return WriteAsync("Put", request.Key.Memory, writeId => request.WriteId = writeId,
-            async (stub, call) => ToVersion((await stub.PutAsync(request, call).ResponseAsync.ConfigureAwait(false)).Version),
+            async (endpoint, call) => ToVersion((await (endpoint.Bundler is { } bundler ? bundler.PutAsync(request, call)
+                : endpoint.Stub.PutAsync(request, call).ResponseAsync).ConfigureAwait(false)).Version),
             cancellationToken);
     }
 
@@ -138,7 +139,8 @@ public sealed partial class KvClient : IAsyncDisposable
     {
         var request = new Wire.DeleteRequest { Key = ByteString.CopyFrom(key.Span) };
         return WriteAsync("Delete", request.Key.Memory, writeId => request.WriteId = writeId,
-            async (stub, call) => (await stub.DeleteAsync(request, call).ResponseAsync.ConfigureAwait(false)).Found,
+            async (endpoint, call) => (await (endpoint.Bundler is { } bundler ? bundler.DeleteAsync(request, call)
+                : endpoint.Stub.DeleteAsync(request, call).ResponseAsync).ConfigureAwait(false)).Found,
             cancellationToken);
     }
 
@@ -171,9 +173,9 @@ public sealed partial class KvClient : IAsyncDisposable
             default: request.ExpectedValue = ByteString.CopyFrom(condition.ExpectedValue.Span); break;
         }
         if (newValue is { } v) request.NewValue = ByteString.CopyFrom(v.Span);
-        return WriteAsync("CompareAndSet", request.Key.Memory, writeId => request.WriteId = writeId, async (stub, call) =>
+        return WriteAsync("CompareAndSet", request.Key.Memory, writeId => request.WriteId = writeId, async (endpoint, call) =>
         {
-            var r = await stub.CompareAndSetAsync(request, call).ResponseAsync.ConfigureAwait(false);
+            var r = await endpoint.Stub.CompareAndSetAsync(request, call).ResponseAsync.ConfigureAwait(false);
             return r.Succeeded
                 ? new KvCasResult(true, ToVersion(r.NewVersion), null)
                 : new KvCasResult(false, null, r.Found ? new KvEntry(request.Key.Memory, r.CurrentValue.Memory, ToVersion(r.CurrentVersion)) : null);
@@ -268,13 +270,13 @@ public sealed partial class KvClient : IAsyncDisposable
     /// id, reused by every retry, so the range applies it at most once and answers a retry with the first answer.
     /// </summary>
     private async Task<T> WriteAsync<T>(
-        string operation, ReadOnlyMemory<byte> key, Action<Wire.WriteId> setWriteId, Func<Wire.Kv.KvClient, CallOptions, Task<T>> call, CancellationToken cancellationToken)
+        string operation, ReadOnlyMemory<byte> key, Action<Wire.WriteId> setWriteId, Func<NodeEndpoint, CallOptions, Task<T>> call, CancellationToken cancellationToken)
     {
         var lane = await _lanes.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             setWriteId(lane.NextWriteId());
-            return await InvokeAsync(operation, idempotent: false, key, call, cancellationToken).ConfigureAwait(false);
+            return await InvokeAtAsync(operation, idempotent: false, key, call, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

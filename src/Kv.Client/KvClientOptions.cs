@@ -88,6 +88,17 @@ public sealed class KvClientOptions
     public int BatchConcurrencyMax { get; set; } = 16;
 
     /// <summary>
+    /// Per node, how many calls of gets, puts and deletes may be in flight before further ones wait and leave
+    /// together in one <c>Bundle</c> call when a call ends (see docs/client.md, "Bundling"). Below it every request is its
+    /// own call, so a lightly loaded client adds no delay; under load, requests share a call's fixed cost. Default 8;
+    /// 0 turns bundling off (every request is its own call).
+    /// </summary>
+    public int BundleCallsInFlight { get; set; } = 8;
+
+    /// <summary>The most requests in one <c>Bundle</c> call; more wait for the next. 1 to 1,000 (the server's limit); default 256.</summary>
+    public int BundleOperationsMax { get; set; } = 256;
+
+    /// <summary>
     /// The client id carried in write ids, at most 63 bits and not 0; by default a random one. Two clients must
     /// never share an id. Write lane <c>i</c> (see <see cref="WriteLanes"/>) uses id <c>ClientId + i</c> (wrapping within 63 bits, skipping 0).
     /// </summary>
@@ -148,6 +159,8 @@ public sealed class KvClientOptions
         if (BatchRequestBytesMax < 64 * 1024) throw new ArgumentOutOfRangeException(nameof(BatchRequestBytesMax), BatchRequestBytesMax, "Must be at least 64 KiB.");
         if (BatchPerOperationTimeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(BatchPerOperationTimeout), BatchPerOperationTimeout, "Must be 0 or more.");
         if (BatchConcurrencyMax is < 1 or > 1024) throw new ArgumentOutOfRangeException(nameof(BatchConcurrencyMax), BatchConcurrencyMax, "Must be 1 to 1024.");
+        if (BundleCallsInFlight is < 0 or > 1024) throw new ArgumentOutOfRangeException(nameof(BundleCallsInFlight), BundleCallsInFlight, "Must be 0 (off) to 1024.");
+        if (BundleOperationsMax is < 1 or > 1_000) throw new ArgumentOutOfRangeException(nameof(BundleOperationsMax), BundleOperationsMax, "Must be 1 to 1,000 (the server's limit).");
         if (ReceiveMessageBytesMax < 1024 * 1024) throw new ArgumentOutOfRangeException(nameof(ReceiveMessageBytesMax), ReceiveMessageBytesMax, "Must be at least 1 MiB.");
     }
 }

@@ -26,6 +26,9 @@ internal sealed class NodeEndpoint(string address, KvClientOptions options) : ID
 
     public GrpcChannel Channel => Connect().Channel;
 
+    /// <summary>Gets, puts and deletes to this node, bundled under load (null when <see cref="KvClientOptions.BundleCallsInFlight"/> is 0).</summary>
+    public RequestBundler? Bundler => Connect().Bundler;
+
     /// <summary>
     /// Tells the breaker how an attempt here ended: <paramref name="failure"/> null when it answered, else its error.
     /// An error status is an answer too (the node is up); only connection-level failures count against the node.
@@ -81,6 +84,7 @@ internal sealed class NodeEndpoint(string address, KvClientOptions options) : ID
             });
             Stub = new Stub(Channel);
             TxnStub = new TxnStub(Channel);
+            if (options.BundleCallsInFlight > 0) Bundler = new RequestBundler(Stub, options);
         }
 
         public GrpcChannel Channel { get; }
@@ -88,5 +92,7 @@ internal sealed class NodeEndpoint(string address, KvClientOptions options) : ID
         public Stub Stub { get; }
 
         public TxnStub TxnStub { get; }
+
+        public RequestBundler? Bundler { get; }
     }
 }

@@ -77,27 +77,37 @@ internal sealed class KvRequestValidator(NodeOptions nodeOptions, KvApiLimits li
     /// <summary>Checks every operation of a batch before any is applied.</summary>
     public void Batch(Wire.BatchRequest request)
     {
-        if (request.Operations.Count > limits.BatchOperationsMax)
-            throw KvErrors.InvalidArgument("operations", $"{request.Operations.Count} operations; at most {limits.BatchOperationsMax}");
-        for (int i = 0; i < request.Operations.Count; i++)
+        OperationCount(request.Operations.Count);
+        for (int i = 0; i < request.Operations.Count; i++) Operation(request.Operations[i], i);
+    }
+
+    /// <summary>Checks a bundle's size; each operation is checked on its own (<see cref="Operation"/>), as its own call would be.</summary>
+    public void Bundle(Wire.BundleRequest request) => OperationCount(request.Operations.Count);
+
+    /// <summary>Checks operation <paramref name="index"/> of a batch or bundle; the error names it by position.</summary>
+    public void Operation(Wire.BatchOperation op, int index)
+    {
+        string prefix = $"operations[{index}].";
+        switch (op.OpCase)
         {
-            var op = request.Operations[i];
-            string prefix = $"operations[{i}].";
-            switch (op.OpCase)
-            {
-                case Wire.BatchOperation.OpOneofCase.Get:
-                    Get(op.Get, prefix + "get.");
-                    break;
-                case Wire.BatchOperation.OpOneofCase.Put:
-                    Put(op.Put, prefix + "put.");
-                    break;
-                case Wire.BatchOperation.OpOneofCase.Delete:
-                    Delete(op.Delete, prefix + "delete.");
-                    break;
-                default:
-                    throw KvErrors.InvalidArgument($"operations[{i}]", "no operation set (one of get, put, delete)");
-            }
+            case Wire.BatchOperation.OpOneofCase.Get:
+                Get(op.Get, prefix + "get.");
+                break;
+            case Wire.BatchOperation.OpOneofCase.Put:
+                Put(op.Put, prefix + "put.");
+                break;
+            case Wire.BatchOperation.OpOneofCase.Delete:
+                Delete(op.Delete, prefix + "delete.");
+                break;
+            default:
+                throw KvErrors.InvalidArgument($"operations[{index}]", "no operation set (one of get, put, delete)");
         }
+    }
+
+    private void OperationCount(int count)
+    {
+        if (count > limits.BatchOperationsMax)
+            throw KvErrors.InvalidArgument("operations", $"{count} operations; at most {limits.BatchOperationsMax}");
     }
 
     /// <summary>Checks a transactional read.</summary>

@@ -27,6 +27,8 @@ internal sealed class FakeKvCluster
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _applied = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Endpoint, int Operations)> _batches = new();
+    private readonly ConcurrentQueue<(string Endpoint, int Operations)> _bundles = new();
+    private readonly ConcurrentDictionary<string, int> _methodAttempts = new(StringComparer.Ordinal);
     private long _clock;
 
     /// <param name="endpoints">The nodes, e.g. <c>http://a.fake:1</c>.</param>
@@ -83,6 +85,18 @@ internal sealed class FakeKvCluster
 
     /// <summary>Every Batch RPC served (not refused): where, and how many operations it carried.</summary>
     public IReadOnlyList<(string Endpoint, int Operations)> Batches => _batches.ToArray();
+
+    /// <summary>Every Bundle call served: its node and operation count.</summary>
+    public IReadOnlyList<(string Endpoint, int Operations)> Bundles => _bundles.ToArray();
+
+    /// <summary>How many calls of <paramref name="method"/> (e.g. <c>Put</c>) reached any node, answered or not.</summary>
+    public int CallsOf(string method) => _methodAttempts.GetValueOrDefault("/kv.v1.Kv/" + method);
+
+    /// <summary>Whether the nodes know the Bundle RPC (false: Unimplemented, as an older node answers).</summary>
+    public bool BundleSupported { get; set; } = true;
+
+    /// <summary>Awaited before a node serves a call (endpoint, method path): lets a test hold calls in flight.</summary>
+    public Func<string, string, Task> BeforeServe { get; set; } = (_, _) => Task.CompletedTask;
 
     /// <summary>The handler factory to set as the client's <see cref="KvClientOptions.HttpHandlerFactory"/>.</summary>
     public HttpMessageHandler Handler(Uri endpoint) => new Node(this, endpoint.GetLeftPart(UriPartial.Authority));
@@ -174,6 +188,31 @@ internal sealed class FakeKvCluster
         return response;
     }
 
+    private BundleResponse Bundle(string endpoint, BundleRequest request)
+    {
+        if (!BundleSupported) throw Error(StatusCode.Unimplemented, "unknown method Bundle", null);
+        var response = new BundleResponse();
+        foreach (var op in request.Operations)
+        {
+            try
+            {
+                response.Results.Add(op.OpCase switch
+                {
+                    BatchOperation.OpOneofCase.Get => new BundleResult { Get = Get(endpoint, op.Get) },
+                    BatchOperation.OpOneofCase.Put => new BundleResult { Put = Put(endpoint, op.Put) },
+                    _ => throw Error(StatusCode.Unimplemented, "only get and put", null),
+                });
+            }
+            catch (RpcException e)
+            {
+                var status = e.GetRpcStatus()!;
+                response.Results.Add(new BundleResult { Error = new OperationError { Code = status.Code, Message = status.Message, Details = { status.Details } } });
+            }
+        }
+        _bundles.Enqueue((endpoint, request.Operations.Count));
+        return response;
+    }
+
     private static RpcException Invalid(string field, string reason) =>
         Error(StatusCode.InvalidArgument, $"{field}: {reason}", new InvalidArgument { Field = field, Reason = reason });
 
@@ -194,7 +233,9 @@ internal sealed class FakeKvCluster
             if (cluster.Dead.ContainsKey(endpoint))
                 throw new HttpRequestException(HttpRequestError.ConnectionError, $"Connection refused ({endpoint})", new SocketException((int)SocketError.ConnectionRefused));
             string method = request.RequestUri!.AbsolutePath;
+            cluster._methodAttempts.AddOrUpdate(method, 1, (_, n) => n + 1);
             if (cluster.Stall(endpoint, method)) await Task.Delay(Timeout.Infinite, cancellationToken);
+            await cluster.BeforeServe(endpoint, method).WaitAsync(cancellationToken);
             byte[] body = await request.Content!.ReadAsByteArrayAsync(cancellationToken);
             var message = body.AsMemory(5, (int)BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(1, 4)));
             IMessage answer;
@@ -205,6 +246,7 @@ internal sealed class FakeKvCluster
                     "/kv.v1.Kv/Get" => cluster.Get(endpoint, GetRequest.Parser.ParseFrom(message.Span)),
                     "/kv.v1.Kv/Put" => cluster.Put(endpoint, PutRequest.Parser.ParseFrom(message.Span)),
                     "/kv.v1.Kv/Batch" => cluster.Batch(endpoint, BatchRequest.Parser.ParseFrom(message.Span)),
+                    "/kv.v1.Kv/Bundle" => cluster.Bundle(endpoint, BundleRequest.Parser.ParseFrom(message.Span)),
                     "/kv.v1.Admin/ListRanges" => new ListRangesResponse { Ranges = { cluster.Ranges } },
                     _ => throw Error(StatusCode.Unimplemented, method, null),
                 };
