@@ -1,7 +1,5 @@
 using Google.Protobuf;
 using Grpc.Core;
-using Kv.Server.Api;
-using Kv.Storage.Mvcc;
 using Wire = Kv.Proto.V1;
 
 namespace Kv.Server.Tests.Api;
@@ -69,7 +67,7 @@ public sealed class KvSerializableReadTests
     [Fact(Timeout = 30_000)]
     public async Task ForARangeNotHostedHere_FallsBack_ToRangeMoved()
     {
-        await using var server = await KvTestServer.StartAsync(locator: local => new ElsewhereAboveM(local));
+        await using var server = await KvTestServer.StartAsync(locator: local => new KvUnknownRangeTests.SplitLocator(local));
         var c = server.Client;
         var calls = new Func<Task>[]
         {
@@ -82,7 +80,7 @@ public sealed class KvSerializableReadTests
         foreach (var call in calls)
         {
             var status = await KvAssert.FailsWithAsync(StatusCode.FailedPrecondition, call);
-            Assert.Equal(ElsewhereAboveM.RangeId, status.GetDetail<Wire.RangeMoved>()?.Descriptor_.RangeId);
+            Assert.Equal(KvUnknownRangeTests.ElsewhereRangeId, status.GetDetail<Wire.RangeMoved>()?.Descriptor_.RangeId);
         }
         // The hosted range still serves serializable reads.
         Assert.False((await c.GetAsync(SerializableGet("a"), deadline: KvTestServer.Deadline())).Found);
@@ -104,20 +102,5 @@ public sealed class KvSerializableReadTests
             await c.ScanAsync(new Wire.ScanRequest { Consistency = Wire.ReadConsistency.Serializable, ReadTimestamp = at }, deadline: KvTestServer.Deadline()));
         // The same timestamp with SNAPSHOT is a valid request.
         await c.GetAsync(new Wire.GetRequest { Key = B("k"), Consistency = Wire.ReadConsistency.Snapshot, ReadTimestamp = at }, deadline: KvTestServer.Deadline());
-    }
-
-    /// <summary>Keys from "m" on belong to range 99, which this node never hosted.</summary>
-    private sealed class ElsewhereAboveM(IRangeLocator local) : IRangeLocator
-    {
-        public const ulong RangeId = 99;
-        private static readonly byte[] Split = "m"u8.ToArray();
-
-        private readonly RangeRoute _here = local.Locate([]) with { Span = new KeySpan([], Split) };
-        private readonly RangeRoute _elsewhere = new(RangeId, new KeySpan(Split, null), Generation: 1,
-            [new RangeReplica(2, "http://node-2.invalid:7100"), new RangeReplica(3, "http://node-3.invalid:7100")]);
-
-        public RangeRoute Locate(ReadOnlySpan<byte> key) => key.SequenceCompareTo(Split) < 0 ? _here : _elsewhere;
-
-        public RangeRoute LocateBefore(ReadOnlySpan<byte> end) => end.SequenceCompareTo(Split) <= 0 ? _here : _elsewhere;
     }
 }
