@@ -7,7 +7,7 @@ namespace Kv.Load;
 
 /// <summary>
 /// etcd through dotnet-etcd: the package balances calls round-robin over the members (as etcd's own Go client does);
-/// a follower forwards puts to the leader and serves linearizable reads through a read index.
+/// a follower forwards puts to the leader and serves linearizable reads through a read index, serializable ones from its own store.
 /// </summary>
 internal sealed class EtcdTarget : ILoadTarget
 {
@@ -50,6 +50,14 @@ internal sealed class EtcdTarget : ILoadTarget
     {
         // Serializable = false (the default) asks for a linearizable read.
         var response = await Client(key).GetAsync(new RangeRequest { Key = _keys[key], Serializable = false },
+            deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (response.Count == 0) throw new MissingKeyException(KeySpace.Name(key));
+    }
+
+    public async Task SerializableGetAsync(int key, CancellationToken cancellationToken)
+    {
+        // Serializable = true: the member the balancer picked answers from its own store, without a read index.
+        var response = await Client(key).GetAsync(new RangeRequest { Key = _keys[key], Serializable = true },
             deadline: DateTime.UtcNow + CallTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (response.Count == 0) throw new MissingKeyException(KeySpace.Name(key));
     }

@@ -9,6 +9,12 @@ internal interface ILoadTarget : IAsyncDisposable
     /// <summary>Reads key <paramref name="key"/> linearizably; throws on failure, including when the key is absent.</summary>
     Task GetAsync(int key, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Reads key <paramref name="key"/> serializably (any member may answer from its own state, possibly stale: etcd's
+    /// <c>serializable=true</c>, Kv's <c>READ_CONSISTENCY_SERIALIZABLE</c>); throws on failure, including when the key is absent.
+    /// </summary>
+    Task SerializableGetAsync(int key, CancellationToken cancellationToken);
+
     /// <summary>The most keys <see cref="PutManyAsync"/> takes in one call (what one request of the system may hold).</summary>
     int PutManyKeysMax { get; }
 

@@ -2,7 +2,10 @@ using Kv.Client;
 
 namespace Kv.Load;
 
-/// <summary>Kv through its SDK: writes go to the leader (learned from NotLeader answers), reads are linearizable.</summary>
+/// <summary>
+/// Kv through its SDK: writes and linearizable reads go to the leader (learned from NotLeader answers), serializable
+/// reads to the replicas in turn.
+/// </summary>
 internal sealed class KvTarget : ILoadTarget
 {
     private readonly KvClient[] _clients;
@@ -31,6 +34,13 @@ internal sealed class KvTarget : ILoadTarget
     public async Task GetAsync(int key, CancellationToken cancellationToken)
     {
         var entry = await Client(key).GetAsync(_keys.Key(key), cancellationToken).ConfigureAwait(false);
+        if (entry is null) throw new MissingKeyException(KeySpace.Name(key));
+    }
+
+    public async Task SerializableGetAsync(int key, CancellationToken cancellationToken)
+    {
+        // The SDK sends these to the range's replicas in turn; each answers from what it has applied.
+        var entry = await Client(key).GetAsync(_keys.Key(key), KvReadConsistency.Serializable, cancellationToken).ConfigureAwait(false);
         if (entry is null) throw new MissingKeyException(KeySpace.Name(key));
     }
 

@@ -22,6 +22,18 @@ internal enum LoadOperation
     /// <summary>Read a random key (linearizable); the keys are preloaded first, untimed.</summary>
     Get,
 
+    /// <summary>
+    /// Read a random key serializably (<c>--op sget</c>: any member answers from its own state, possibly stale; etcd
+    /// <c>serializable=true</c>); the keys are preloaded first, untimed.
+    /// </summary>
+    SerializableGet,
+
+    /// <summary>
+    /// Half linearizable gets, half puts (<c>--op mixed</c>, drawn per operation: <see cref="MixedWorkload"/>), uniform
+    /// random keys, each kind with its own figures; the keys are preloaded first, untimed.
+    /// </summary>
+    Mixed,
+
     /// <summary>Not a benchmark: one put, retried until it succeeds or <see cref="LoadOptions.Seconds"/> pass (readiness check for scripts).</summary>
     Probe,
 
@@ -71,7 +83,7 @@ internal enum TransferProtocol
 internal sealed record LoadOptions
 {
     public const string Usage =
-        "usage: Kv.Load --target kv|etcd --endpoints URL,URL,URL --op put|get|probe|transfer|compare|setup|verify|load|ycsb [--clients N] "
+        "usage: Kv.Load --target kv|etcd --endpoints URL,URL,URL --op put|get|sget|mixed|probe|transfer|compare|setup|verify|load|ycsb [--clients N] "
         + "[--seconds|--duration S | --operations N] [--warmup-seconds|--warmup W] [--rate OPS_PER_S] [--keys|--record-count K] [--value-bytes B] "
         + "[--client-instances I] [--seed X] [--json FILE] [--markdown FILE] [--server-pids PID,PID,...]"
         + "\n  ycsb/load (Kv only): --workload a|b|c|e|f [--distribution uniform|zipfian] [--scan-length-max L] [--ranges R] [--max-attempts M]"
@@ -186,6 +198,8 @@ internal sealed record LoadOptions
         {
             "put" => LoadOperation.Put,
             "get" => LoadOperation.Get,
+            "sget" => LoadOperation.SerializableGet,
+            "mixed" => LoadOperation.Mixed,
             "probe" => LoadOperation.Probe,
             "transfer" => LoadOperation.Transfer,
             "compare" => LoadOperation.Compare,
@@ -195,7 +209,7 @@ internal sealed record LoadOptions
             "load" => LoadOperation.Load,
             _ => null,
         };
-        if (op is null) problems.Add("--op must be put, get, probe, transfer, compare, setup, verify, load or ycsb");
+        if (op is null) problems.Add("--op must be put, get, sget, mixed, probe, transfer, compare, setup, verify, load or ycsb");
         if (op is LoadOperation.Transfer or LoadOperation.Compare or LoadOperation.Setup or LoadOperation.Verify or LoadOperation.Ycsb
             or LoadOperation.Load && target == LoadTargetKind.Etcd)
             problems.Add($"--op {values["--op"]} runs against Kv only");
@@ -219,8 +233,8 @@ internal sealed record LoadOptions
         if (distribution is null) problems.Add("--distribution must be uniform or zipfian");
         if (values.ContainsKey("--operations") && values.ContainsKey("--seconds"))
             problems.Add("give --seconds (--duration) or --operations, not both");
-        if (values.ContainsKey("--rate") && op is not (LoadOperation.Put or LoadOperation.Get or LoadOperation.Ycsb))
-            problems.Add("--rate (open loop) goes with --op put, get or ycsb");
+        if (values.ContainsKey("--rate") && op is not (LoadOperation.Put or LoadOperation.Get or LoadOperation.SerializableGet or LoadOperation.Mixed or LoadOperation.Ycsb))
+            problems.Add("--rate (open loop) goes with --op put, get, sget, mixed or ycsb");
         var serverPids = new List<int>();
         foreach (var text in (values.GetValueOrDefault("--server-pids") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

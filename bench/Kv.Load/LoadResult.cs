@@ -208,6 +208,10 @@ internal sealed record LoadResult
             line += $" workload={Workload} distribution={Distribution}";
             foreach (var v in Variants ?? []) line += " " + v.SummaryFields();
         }
+        else if (Protocol is null)
+        {
+            foreach (var v in Variants ?? []) line += " " + v.SummaryFields(); // --op mixed: get_… and put_…
+        }
         if (Protocol is null) return line;
         line += string.Create(CultureInfo.InvariantCulture,
             $" protocol={Protocol} ranges_per_txn={RangesPerTxn} commit_p50_us={CommitP50Us} commit_p90_us={CommitP90Us} "

@@ -50,12 +50,23 @@ if (options.Operation == LoadOperation.Load)
 if (options.Operation == LoadOperation.Probe)
     return await ReadinessProbe.RunAsync(target, TimeSpan.FromSeconds(options.Seconds), cts.Token) ? 0 : 1;
 
-if (options.Operation == LoadOperation.Get)
+// Every read must find its key, and a mixed run's gets too.
+if (options.Operation is LoadOperation.Get or LoadOperation.SerializableGet or LoadOperation.Mixed)
     await Preloader.RunAsync(target, keys, Math.Min(options.Clients, 64), cts.Token);
 
-LoadRunner.Operation operation = options.Operation == LoadOperation.Get
-    ? async (random, ct) => { await target.GetAsync(random.Next(keys.Count), ct).ConfigureAwait(false); return default; }
-    : async (random, ct) => { await target.PutAsync(random.Next(keys.Count), ct).ConfigureAwait(false); return default; };
+if (options.Operation == LoadOperation.Mixed)
+{
+    var mixed = new MixedWorkload(target, keys.Count);
+    var mixedRun = await LoadRunner.RunAsync(options, MixedWorkload.VariantNames.Count, mixed.RunAsync, timeline: null, cts.Token);
+    return await ReportAsync(LoadResult.Merge(options, mixedRun, MixedWorkload.VariantNames), options, cts.Token);
+}
+
+LoadRunner.Operation operation = options.Operation switch
+{
+    LoadOperation.Get => async (random, ct) => { await target.GetAsync(random.Next(keys.Count), ct).ConfigureAwait(false); return default; },
+    LoadOperation.SerializableGet => async (random, ct) => { await target.SerializableGetAsync(random.Next(keys.Count), ct).ConfigureAwait(false); return default; },
+    _ => async (random, ct) => { await target.PutAsync(random.Next(keys.Count), ct).ConfigureAwait(false); return default; },
+};
 var run = await LoadRunner.RunAsync(options, variants: 1, operation, timeline: null, cts.Token);
 return await ReportAsync(LoadResult.Merge(options, run), options, cts.Token);
 

@@ -27,6 +27,7 @@ internal sealed class EndpointRouter : IDisposable
     private volatile NodeEndpoint? _leader;
     private long _nextRefreshMs;
     private int _next;
+    private int _nextReplica;
     private volatile bool _disposed;
 
     public EndpointRouter(IEnumerable<string> seeds, KvClientOptions options)
@@ -75,6 +76,34 @@ internal sealed class EndpointRouter : IDisposable
             if (replica.Learner || replica.Endpoint.Length == 0) continue;
             var endpoint = Endpoint(NormalizeCached(replica.Endpoint));
             if (!endpoint.Breaker.Skipped(claimProbe: true)) return new Route(endpoint, range, CachedLeader: false);
+        }
+        return new Route(Pick(), range, CachedLeader: false);
+    }
+
+    /// <summary>
+    /// Where a read that any replica may serve goes: the next voter of <paramref name="key"/>'s cached range in turn
+    /// (learners are skipped: they may lag far behind), or the next seed when the map cannot place the key; endpoints
+    /// whose breaker is open are passed over unless every one is. The turn is shared by every key, so that concurrent
+    /// reads spread evenly over the nodes.
+    /// </summary>
+    public Route PickReplica(ReadOnlySpan<byte> key)
+    {
+        int start = Interlocked.Increment(ref _nextReplica);
+        var range = Ranges.Find(key);
+        if (range is not null)
+        {
+            for (int i = 0; i < range.Replicas.Count; i++)
+            {
+                var replica = range.Replicas[(int)((uint)(start + i) % (uint)range.Replicas.Count)];
+                if (replica.Learner || replica.Endpoint.Length == 0) continue;
+                var endpoint = Endpoint(NormalizeCached(replica.Endpoint));
+                if (!endpoint.Breaker.Skipped(claimProbe: true)) return new Route(endpoint, range, CachedLeader: false);
+            }
+        }
+        for (int i = 0; i < _seeds.Length; i++)
+        {
+            var seed = _seeds[(int)((uint)(start + i) % (uint)_seeds.Length)];
+            if (!seed.Breaker.Skipped(claimProbe: true)) return new Route(seed, range, CachedLeader: false);
         }
         return new Route(Pick(), range, CachedLeader: false);
     }

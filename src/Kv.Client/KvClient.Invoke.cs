@@ -25,6 +25,12 @@ public sealed partial class KvClient
         /// <summary>Whether an answer shows that the node leads the routing key's range (only the leader serves it).</summary>
         bool AnswerShowsLeader { get; }
 
+        /// <summary>
+        /// Whether any replica of the routing key's range may serve it (a serializable read): the first attempt then goes
+        /// to the range's replicas in turn rather than to its leader; retries are routed as usual.
+        /// </summary>
+        bool AnyReplica { get; }
+
         /// <summary>Whether an attempt's timeout may be a shared deadline token (<see cref="AttemptTimeout"/>); false when the attempt sets its own deadline.</summary>
         bool MayShareTimeout { get; }
 
@@ -36,7 +42,7 @@ public sealed partial class KvClient
         TResult Result(TResponse response);
     }
 
-    /// <summary>A Get: routed by its key, served by the key's range leader.</summary>
+    /// <summary>A Get: routed by its key, served by the key's range leader (linearizable) or by any of its replicas (serializable).</summary>
     private readonly struct GetCall(KvClient client, Wire.GetRequest request) : IKvRequest<Wire.GetResponse, KvEntry?>
     {
         public string Operation => "Get";
@@ -45,7 +51,9 @@ public sealed partial class KvClient
 
         public ReadOnlyMemory<byte>? RoutingKey => request.Key.Memory;
 
-        public bool AnswerShowsLeader => true;
+        public bool AnswerShowsLeader => request.Consistency != Wire.ReadConsistency.Serializable;
+
+        public bool AnyReplica => request.Consistency == Wire.ReadConsistency.Serializable;
 
         public bool MayShareTimeout => true;
 
@@ -71,6 +79,8 @@ public sealed partial class KvClient
         public ReadOnlyMemory<byte>? RoutingKey => routingKeyOf is null ? routingKey : routingKeyOf();
 
         public bool AnswerShowsLeader => answerShowsLeader;
+
+        public bool AnyReplica => false;
 
         public bool MayShareTimeout => mayShareTimeout;
 
@@ -143,7 +153,7 @@ public sealed partial class KvClient
             RetryableAttemptException failure;
             try
             {
-                return request.Result(await AttemptAsync<TRequest, TResponse, TResult>(request, _firstAttempt, cancellationToken).ConfigureAwait(false));
+                return request.Result(await AttemptAsync<TRequest, TResponse, TResult>(request, _firstAttempt, cancellationToken, first: true).ConfigureAwait(false));
             }
             catch (RetryableAttemptException e) when (_options.RetryAttemptsMax > 0)
             {
@@ -207,14 +217,18 @@ public sealed partial class KvClient
 
     /// <summary>
     /// One attempt: route, call with the <paramref name="timeout"/>, tell the endpoint's breaker the outcome, classify a
-    /// failure. An answer from a node the range map had no leader for makes it the range's cached leader.
+    /// failure. An answer from a node the range map had no leader for makes it the range's cached leader. The
+    /// <paramref name="first"/> attempt of a request any replica may serve goes to the next replica in turn.
     /// </summary>
     /// <remarks>Pooled: on the happy path the attempt's state machine is reused, not allocated per call.</remarks>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<TResponse> AttemptAsync<TRequest, TResponse, TResult>(TRequest request, AttemptTimeout timeout, CancellationToken cancellationToken)
+    private async ValueTask<TResponse> AttemptAsync<TRequest, TResponse, TResult>(
+        TRequest request, AttemptTimeout timeout, CancellationToken cancellationToken, bool first = false)
         where TRequest : IKvRequest<TResponse, TResult>
     {
-        var route = RouteFor(request.RoutingKey);
+        // A replica that cannot serve a serializable read answers as for a linearizable one (NotLeader naming the
+        // leader, RangeMoved): the retries follow that answer like any other request's.
+        var route = first && request.AnyReplica ? SpreadRouteFor(request.RoutingKey) : RouteFor(request.RoutingKey);
         var endpoint = route.Endpoint;
         using var attempt = KvClientTracing.StartAttempt(request.Operation, endpoint.Address);
         TResponse response;
@@ -248,6 +262,14 @@ public sealed partial class KvClient
     {
         if (routingKey is not { } key) return new Route(_router.Pick(), null, CachedLeader: false);
         var route = _router.Pick(key.Span, hasKey: true);
+        if (route.Range is null) RefreshRangesInBackground();
+        return route;
+    }
+
+    /// <summary>The next replica in turn for a key any replica may serve; refreshes the range map as <see cref="RouteFor"/> does.</summary>
+    private Route SpreadRouteFor(ReadOnlyMemory<byte>? routingKey)
+    {
+        var route = _router.PickReplica(routingKey is { } key ? key.Span : default);
         if (route.Range is null) RefreshRangesInBackground();
         return route;
     }

@@ -96,11 +96,42 @@ public sealed partial class KvClient : IAsyncDisposable
     public Task<KvEntry?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default) =>
         RunAsync<GetCall, Wire.GetResponse, KvEntry?>(new GetCall(this, new Wire.GetRequest { Key = ByteString.CopyFrom(key.Span) }), cancellationToken).AsTask();
 
+    /// <summary>
+    /// Reads <paramref name="key"/> with the given <paramref name="consistency"/>. Returns null when the key does not exist
+    /// (for a serializable read: as far as the replica that answered knows).
+    /// </summary>
+    /// <param name="key">The key, 1 byte to 4 KiB.</param>
+    /// <param name="consistency">
+    /// <see cref="KvReadConsistency.Linearizable"/> (as <see cref="GetAsync(ReadOnlyMemory{byte}, CancellationToken)"/>), or
+    /// <see cref="KvReadConsistency.Serializable"/>: sent to the key's range's replicas in turn, each answering from its
+    /// own applied state (possibly stale; a replica that cannot answer redirects the read to the leader).
+    /// </param>
+    /// <param name="cancellationToken">Cancels the read and its retries.</param>
+    public Task<KvEntry?> GetAsync(ReadOnlyMemory<byte> key, KvReadConsistency consistency, CancellationToken cancellationToken = default)
+    {
+        var request = new Wire.GetRequest { Key = ByteString.CopyFrom(key.Span), Consistency = ToWire(consistency) };
+        return RunAsync<GetCall, Wire.GetResponse, KvEntry?>(new GetCall(this, request), cancellationToken).AsTask();
+    }
+
     /// <summary>Reads the UTF-8 key <paramref name="key"/>. Returns null when the key does not exist.</summary>
     /// <param name="key">The key, encoded as UTF-8.</param>
     /// <param name="cancellationToken">Cancels the read and its retries.</param>
     public Task<KvEntry?> GetAsync(string key, CancellationToken cancellationToken = default) =>
         GetAsync(Utf8(key), cancellationToken);
+
+    /// <summary>Reads the UTF-8 key <paramref name="key"/> with the given <paramref name="consistency"/>; null when the key does not exist.</summary>
+    /// <param name="key">The key, encoded as UTF-8.</param>
+    /// <param name="consistency">Linearizable, or serializable (any replica, possibly stale).</param>
+    /// <param name="cancellationToken">Cancels the read and its retries.</param>
+    public Task<KvEntry?> GetAsync(string key, KvReadConsistency consistency, CancellationToken cancellationToken = default) =>
+        GetAsync(Utf8(key), consistency, cancellationToken);
+
+    private static Wire.ReadConsistency ToWire(KvReadConsistency consistency) => consistency switch
+    {
+        KvReadConsistency.Linearizable => Wire.ReadConsistency.Linearizable,
+        KvReadConsistency.Serializable => Wire.ReadConsistency.Serializable,
+        _ => throw new ArgumentOutOfRangeException(nameof(consistency), consistency, "Linearizable or Serializable."),
+    };
 
     /// <summary>Reads the UTF-8 key <paramref name="key"/> and decodes its value as UTF-8; null when absent.</summary>
     /// <param name="key">The key, encoded as UTF-8.</param>

@@ -110,3 +110,21 @@ public sealed record KvScanOptions
     /// <summary>Stop after this many entries in total; 0 means no limit.</summary>
     public long Limit { get; init; }
 }
+
+/// <summary>How a <see cref="KvClient.GetAsync(ReadOnlyMemory{byte}, KvReadConsistency, CancellationToken)"/> may be served.</summary>
+public enum KvReadConsistency
+{
+    /// <summary>
+    /// The latest committed value, as if the read ran at one instant between its call and its answer: served by the
+    /// key's range leader (under its lease, or after a read-index round). The default.
+    /// </summary>
+    Linearizable = 0,
+
+    /// <summary>
+    /// etcd's serializable read: served by whichever replica of the key's range the client sends it to, from what that
+    /// replica has applied, with no round to the leader. Cheaper, spread over the nodes, and answered even by a replica
+    /// cut off from its leader; but it may be stale (miss recent writes, including the caller's own if another replica
+    /// took them). Never an uncommitted value. The client sends these reads to the range's replicas in turn.
+    /// </summary>
+    Serializable = 1,
+}

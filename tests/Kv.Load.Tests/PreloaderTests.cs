@@ -37,6 +37,8 @@ public class PreloaderTests
 
         public Task GetAsync(int key, CancellationToken cancellationToken) => throw new InvalidOperationException("not a read");
 
+        public Task SerializableGetAsync(int key, CancellationToken cancellationToken) => throw new InvalidOperationException("not a read");
+
         public async Task PutManyAsync(int firstKey, int count, CancellationToken cancellationToken)
         {
             await Task.Yield();

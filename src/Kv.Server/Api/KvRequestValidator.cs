@@ -190,8 +190,12 @@ internal sealed class KvRequestValidator(NodeOptions nodeOptions, KvApiLimits li
         switch (consistency)
         {
             case Wire.ReadConsistency.Linearizable:
+            case Wire.ReadConsistency.Serializable:
+                // A serializable read takes whatever the replica has applied: a timestamp would promise a snapshot it does not keep.
                 if (readTimestamp is not null)
-                    throw KvErrors.InvalidArgument(prefix + "read_timestamp", "only with READ_CONSISTENCY_SNAPSHOT");
+                    throw KvErrors.InvalidArgument(prefix + "read_timestamp",
+                        $"only with READ_CONSISTENCY_SNAPSHOT (this read is {(consistency == Wire.ReadConsistency.Serializable ? "SERIALIZABLE" : "LINEARIZABLE")}); "
+                        + "leave it unset, or ask for SNAPSHOT to read at a timestamp");
                 break;
             case Wire.ReadConsistency.Snapshot:
                 // Unset: the node picks its clock's now (and a scan answers with it, for the next pages).

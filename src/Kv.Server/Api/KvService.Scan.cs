@@ -29,20 +29,30 @@ public sealed partial class KvService
         RangeRoute route = null!;
         MvccScanPage page;
         var at = await SnapshotTimestampAsync(request.Consistency, request.ReadTimestamp, ct).ConfigureAwait(false);
-        for (int attempt = 0; ; attempt++)
+        var local = request.Consistency == Wire.ReadConsistency.Serializable
+            ? await ScanAppliedAsync(request.StartKey, new KeySpan(start, end), limit, request.Reverse, Locate, ct).ConfigureAwait(false)
+            : null;
+        if (local is { } served)
         {
-            page = await RoutedAsync(request.StartKey, async r =>
+            (page, route) = served;
+        }
+        else
+        {
+            for (int attempt = 0; ; attempt++)
             {
-                route = r;
-                if (at != StorageTimestamp.Max) await ClosedTimestamps.EnsureAsync(_host, _clock, r.RangeId, at, ct).ConfigureAwait(false);
-                return await _host.ScanAsync(r.RangeId, ScanPaging.Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct, at)
-                    .ConfigureAwait(false);
-            }, Locate).ConfigureAwait(false);
-            var staged = page.Entries.FirstOrDefault(e => e.Result.Status == MvccReadStatus.StagedVersionEncountered);
-            if (staged.Key is null) break;
-            // A transaction is committing a key of the page: wait for it (or finish it), then read the page again.
-            var held = await _host.WriteLocksAsync(route.RangeId, [staged.Key], ct).ConfigureAwait(false);
-            await WaitForTransactionAsync(staged.Key, staged.Result.Staged, held.FirstOrDefault(), attempt, ct).ConfigureAwait(false);
+                page = await RoutedAsync(request.StartKey, async r =>
+                {
+                    route = r;
+                    if (at != StorageTimestamp.Max) await ClosedTimestamps.EnsureAsync(_host, _clock, r.RangeId, at, ct).ConfigureAwait(false);
+                    return await _host.ScanAsync(r.RangeId, ScanPaging.Clip(new KeySpan(start, end), r.Span), limit, request.Reverse, resumeKey: null, ct, at)
+                        .ConfigureAwait(false);
+                }, Locate).ConfigureAwait(false);
+                var staged = page.Entries.FirstOrDefault(e => e.Result.Status == MvccReadStatus.StagedVersionEncountered);
+                if (staged.Key is null) break;
+                // A transaction is committing a key of the page: wait for it (or finish it), then read the page again.
+                var held = await _host.WriteLocksAsync(route.RangeId, [staged.Key], ct).ConfigureAwait(false);
+                await WaitForTransactionAsync(staged.Key, staged.Result.Staged, held.FirstOrDefault(), attempt, ct).ConfigureAwait(false);
+            }
         }
 
         var response = new Wire.ScanResponse();

@@ -19,7 +19,7 @@ namespace Kv.Server.Api;
 /// proposed through the range's Paxos group as one <see cref="Wire.RangeCommand"/>; their answer is the state
 /// machine's <see cref="Wire.RangeCommandResult"/>, which the range also keeps per client so that a retry with the
 /// same <see cref="Wire.WriteId"/> gets the first answer and changes nothing. Reads are linearizable, through the
-/// leader's lease or a read-index round. Every failure leaves as a status (<see cref="KvErrors"/>), never as a crash.
+/// leader's lease or a read-index round, or serializable, from this node's own replica (KvService.Serializable). Every failure leaves as a status (<see cref="KvErrors"/>), never as a crash.
 /// </para>
 /// </summary>
 public sealed partial class KvService : Wire.Kv.KvBase
@@ -140,6 +140,8 @@ public sealed partial class KvService : Wire.Kv.KvBase
     private async Task<Wire.GetResponse> GetCoreAsync(Wire.GetRequest request, CancellationToken ct)
     {
         byte[] key = request.Key.ToByteArray();
+        if (request.Consistency == Wire.ReadConsistency.Serializable && await GetAppliedAsync(request.Key, key, ct).ConfigureAwait(false) is { } local)
+            return local;
         var at = await SnapshotTimestampAsync(request.Consistency, request.ReadTimestamp, ct).ConfigureAwait(false);
         for (int attempt = 0; ; attempt++)
         {

@@ -13,7 +13,7 @@ namespace Kv.Server.Tests.Api;
 /// </summary>
 public sealed class KvUnknownRangeTests : IAsyncLifetime
 {
-    private const ulong ElsewhereRangeId = 99;
+    internal const ulong ElsewhereRangeId = 99;
     private KvTestServer _server = null!;
 
     public async Task InitializeAsync() => _server = await KvTestServer.StartAsync(locator: local => new SplitLocator(local));
@@ -85,7 +85,7 @@ public sealed class KvUnknownRangeTests : IAsyncLifetime
     }
 
     /// <summary>Range 1 holds keys below "m" (here); range 99 holds the rest and lives on other nodes only.</summary>
-    private sealed class SplitLocator(IRangeLocator local) : IRangeLocator
+    internal sealed class SplitLocator(IRangeLocator local) : IRangeLocator
     {
         private static readonly byte[] Split = "m"u8.ToArray();
 
