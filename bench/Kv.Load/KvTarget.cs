@@ -17,14 +17,16 @@ internal sealed class KvTarget : ILoadTarget
         _clients = new KvClient[options.ClientInstances];
         for (int i = 0; i < _clients.Length; i++)
         {
-            _clients[i] = new KvClient(options.Endpoints, new KvClientOptions
+            var clientOptions = new KvClientOptions
             {
                 // A client id carries one write at a time, and the SDK's default of 16 lanes would cap the writes in
                 // flight at 16 whatever the number of workers: give every worker a lane of its own.
                 WriteLanes = Math.Clamp(options.Clients, 16, 1024),
                 PerCallTimeout = TimeSpan.FromSeconds(5),
                 OverallDeadline = TimeSpan.FromSeconds(10),
-            });
+            };
+            if (options.BundleCalls is { } bundleCalls) clientOptions.BundleCallsInFlight = bundleCalls;
+            _clients[i] = new KvClient(options.Endpoints, clientOptions);
         }
     }
 

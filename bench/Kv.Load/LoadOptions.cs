@@ -85,7 +85,7 @@ internal sealed record LoadOptions
     public const string Usage =
         "usage: Kv.Load --target kv|etcd --endpoints URL,URL,URL --op put|get|sget|mixed|probe|transfer|compare|setup|verify|load|ycsb [--clients N] "
         + "[--seconds|--duration S | --operations N] [--warmup-seconds|--warmup W] [--rate OPS_PER_S] [--keys|--record-count K] [--value-bytes B] "
-        + "[--client-instances I] [--seed X] [--json FILE] [--markdown FILE] [--server-pids PID,PID,...]"
+        + "[--client-instances I] [--bundle-calls B] [--seed X] [--json FILE] [--markdown FILE] [--server-pids PID,PID,...]"
         + "\n  ycsb/load (Kv only): --workload a|b|c|e|f [--distribution uniform|zipfian] [--scan-length-max L] [--ranges R] [--max-attempts M]"
         + "\n  transfer/setup/verify (Kv only): [--accounts A] [--ranges R] [--ranges-per-txn 1|2|4] [--protocol default|paxos|two-phase] "
         + "[--max-attempts M] [--timeline FILE.csv [--events FILE] [--drain-seconds D]]";
@@ -101,6 +101,9 @@ internal sealed record LoadOptions
 
     /// <summary>How many SDK client objects the workers are spread over (each has its own channels and connections).</summary>
     public int ClientInstances { get; init; } = 1;
+
+    /// <summary>Kv only: the SDK's <c>BundleCallsInFlight</c> (null: the SDK's default; 0: no bundling).</summary>
+    public int? BundleCalls { get; init; }
 
     public int Seed { get; init; } = 1;
     public string? JsonPath { get; init; }
@@ -158,7 +161,7 @@ internal sealed record LoadOptions
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         var problems = new List<string>();
         string[] known = ["--target", "--endpoints", "--op", "--clients", "--seconds", "--warmup-seconds", "--keys",
-            "--value-bytes", "--client-instances", "--seed", "--json", "--accounts", "--ranges", "--ranges-per-txn", "--protocol",
+            "--value-bytes", "--client-instances", "--bundle-calls", "--seed", "--json", "--accounts", "--ranges", "--ranges-per-txn", "--protocol",
             "--max-attempts", "--timeline", "--events", "--drain-seconds", "--workload", "--distribution", "--scan-length-max",
             "--operations", "--rate", "--server-pids", "--markdown"];
         // The YCSB names of the same settings.
@@ -272,6 +275,7 @@ internal sealed record LoadOptions
             Keys = Read("--keys", 10_000, Int, v => v is >= 1 and <= 100_000_000, "a whole number from 1 to 100,000,000"),
             ValueBytes = Read("--value-bytes", 256, Int, v => v is >= 0 and <= 1_048_576, "0 to 1,048,576 bytes"),
             ClientInstances = Read("--client-instances", 1, Int, v => v is >= 1 and <= 64, "a whole number from 1 to 64"),
+            BundleCalls = values.ContainsKey("--bundle-calls") ? Read("--bundle-calls", 0, Int, v => v is >= 0 and <= 1024, "a whole number from 0 (no bundling) to 1024") : null,
             Seed = Read("--seed", 1, Int, _ => true, "a whole number"),
             JsonPath = values.GetValueOrDefault("--json"),
             Accounts = Read("--accounts", 10_000, Int, v => v is >= 8 and <= 1_000_000, "a whole number from 8 to 1,000,000"),

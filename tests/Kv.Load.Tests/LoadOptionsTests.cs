@@ -21,6 +21,13 @@ public class LoadOptionsTests
         Assert.Equal(50, o.ScanLengthMax);
     }
 
+    [Fact]
+    public void Bundle_calls_are_the_sdks_default_unless_given()
+    {
+        Assert.Null(LoadOptions.Parse([.. Base, "--op", "put"]).BundleCalls);
+        Assert.Equal(0, LoadOptions.Parse([.. Base, "--op", "put", "--bundle-calls", "0"]).BundleCalls);
+    }
+
     [Theory]
     [InlineData("--op ycsb", "--op ycsb needs --workload")]
     [InlineData("--op ycsb --workload d", "--workload 'd'")]
@@ -31,6 +38,7 @@ public class LoadOptionsTests
     [InlineData("--op transfer --rate 10", "--rate (open loop)")]
     [InlineData("--op ycsb --workload a --rate 0", "--rate '0'")]
     [InlineData("--op ycsb --workload a --server-pids x", "--server-pids 'x'")]
+    [InlineData("--op put --bundle-calls -1", "--bundle-calls '-1'")]
     public void Bad_flags_are_named(string flags, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => LoadOptions.Parse([.. Base, .. flags.Split(' ')]));
