@@ -75,7 +75,27 @@ public sealed class RangeProposer
             (channel, ct) => new Wire.Replication.ReplicationClient(channel).ProposeAsync(
                 new Wire.ProposeRequest { RangeId = rangeId, Sequence = sequence, Command = command },
                 deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ResponseAsync,
-            cancellationToken);
+            cancellationToken, KnownLeader(rangeId));
+    }
+
+    /// <summary>
+    /// Where a proposal to the range goes first: the leader this node's replica knows, when that is another node. Trying
+    /// here first would cost a pass through this node's replica loop (which may be in the middle of a synced write) only
+    /// to be refused with NotLeader: a transaction's stage in a range led elsewhere waited 0.1–1.5 ms (p50) for that
+    /// under load. This node when it leads, knows no leader, or hosts no replica (as before: the call finds the way).
+    /// </summary>
+    private ulong KnownLeader(ulong rangeId)
+    {
+        if (!_host.Hosts(rangeId)) return _nodeId;
+        try
+        {
+            var status = _host.Status(rangeId);
+            return !status.IsLeader && status.LeaderHint is > 0 and var hint ? (ulong)hint : _nodeId;
+        }
+        catch (KeyNotFoundException)
+        {
+            return _nodeId; // the replica went away meanwhile
+        }
     }
 
     /// <summary>Proposes a membership change of the range at its leader, retrying until it is proposed (or already in force).</summary>
@@ -106,16 +126,17 @@ public sealed class RangeProposer
     /// <summary>
     /// Runs a call at the range's leader: <paramref name="here"/> on this node, or <paramref name="there"/> at the node
     /// the NotLeader answers point to, retrying other replicas (RPC failures, unhosted ranges, refusals) until
-    /// <paramref name="cancellationToken"/> fires. Other exceptions end the call.
+    /// <paramref name="cancellationToken"/> fires. Other exceptions end the call. The first attempt goes to
+    /// <paramref name="firstTarget"/> (a leader known in advance), this node when null.
     /// </summary>
     public async Task<T> ForwardAsync<T>(
         ulong rangeId, Func<CancellationToken, Task<T>> here, Func<Grpc.Net.Client.GrpcChannel, CancellationToken, Task<T>> there,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, ulong? firstTarget = null)
     {
         using var span = Telemetry.KvTracing.StartForward(rangeId, _nodeId);
         try
         {
-            return await FollowLeaderAsync(rangeId, here, there, cancellationToken).ConfigureAwait(false);
+            return await FollowLeaderAsync(rangeId, here, there, firstTarget ?? _nodeId, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -126,9 +147,8 @@ public sealed class RangeProposer
 
     private async Task<T> FollowLeaderAsync<T>(
         ulong rangeId, Func<CancellationToken, Task<T>> here, Func<Grpc.Net.Client.GrpcChannel, CancellationToken, Task<T>> there,
-        CancellationToken cancellationToken)
+        ulong target, CancellationToken cancellationToken)
     {
-        ulong target = _nodeId;
         int attempt = 0;
         while (true)
         {
