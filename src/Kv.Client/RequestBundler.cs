@@ -15,8 +15,9 @@ namespace Kv.Client;
 /// Each request keeps its own outcome: the node runs a bundle's operations as independent calls and answers each
 /// with its result or the status its own call would have failed with, which <see cref="KvClient"/> classifies and
 /// retries per request exactly as before. A bundle that fails as a whole (the node unreachable, its deadline) fails
-/// each of its requests with that error. A request whose attempt is cancelled or times out while it waits, or while
-/// its bundle is in flight, fails at once; its operation may still run, as a timed-out call's may.
+/// each of its requests with that error. A request whose attempt is cancelled or reaches its deadline (the shared
+/// timeout token, or the gRPC deadline) while it waits, or while its bundle is in flight, fails at once; its
+/// operation may still run, as a timed-out call's may.
 /// </remarks>
 internal sealed class RequestBundler(Wire.Kv.KvClient stub, KvClientOptions options)
 {
@@ -147,12 +148,13 @@ internal sealed class RequestBundler(Wire.Kv.KvClient stub, KvClientOptions opti
         }
     }
 
-    /// <summary>A request waiting for its bundle's answer; its attempt's cancellation ends the wait.</summary>
+    /// <summary>A request waiting for its bundle's answer; its attempt's cancellation or deadline ends the wait.</summary>
     private sealed class Pending
     {
         private readonly TaskCompletionSource<Wire.BundleResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly CallOptions _call;
         private readonly CancellationTokenRegistration _cancellation;
+        private readonly CancellationTokenSource? _deadline;
 
         public Pending(Wire.BatchOperation op, CallOptions call)
         {
@@ -160,6 +162,13 @@ internal sealed class RequestBundler(Wire.Kv.KvClient stub, KvClientOptions opti
             _call = call;
             if (call.CancellationToken.CanBeCanceled)
                 _cancellation = call.CancellationToken.UnsafeRegister(static (state, token) => ((Pending)state!)._result.TrySetCanceled(token), this);
+            if (call.Deadline is { } deadline && deadline != DateTime.MaxValue)
+            {
+                // The attempt's gRPC deadline (set when its caller can cancel): it runs while the request waits too.
+                _deadline = new CancellationTokenSource(deadline - DateTime.UtcNow is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero);
+                _deadline.Token.UnsafeRegister(static state => ((Pending)state!)._result.TrySetException(
+                    new RpcException(new Status(StatusCode.DeadlineExceeded, "the per-call deadline passed while the request waited in a bundle"))), this);
+            }
         }
 
         public Wire.BatchOperation Op { get; }
@@ -169,12 +178,14 @@ internal sealed class RequestBundler(Wire.Kv.KvClient stub, KvClientOptions opti
         public void Complete(Wire.BundleResult result)
         {
             _cancellation.Dispose();
+            _deadline?.Dispose();
             _result.TrySetResult(result);
         }
 
         public void Fail(Exception error)
         {
             _cancellation.Dispose();
+            _deadline?.Dispose();
             _result.TrySetException(error);
         }
 

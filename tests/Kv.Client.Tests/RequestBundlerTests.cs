@@ -111,6 +111,31 @@ public sealed class RequestBundlerTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task ARequestWaitingPastItsAttemptDeadline_FailsThen_NotWhenTheSlotFrees()
+    {
+        var (cluster, release) = HeldCluster();
+        await using var client = new KvClient(cluster.Endpoints, new KvClientOptions
+        {
+            BundleCallsInFlight = 1,
+            PerCallTimeout = TimeSpan.FromMilliseconds(300),
+            RetryAttemptsMax = 0,
+            HttpHandlerFactory = cluster.Handler,
+        });
+        var first = client.PutAsync("k0", "v0");
+        await WaitUntilAsync(() => cluster.AttemptsAt(A) >= 1);
+        // A token that can cancel makes the attempt's timeout a gRPC deadline rather than the shared timeout token.
+        using var caller = new CancellationTokenSource();
+        var waiting = client.PutAsync("late"u8.ToArray(), "x"u8.ToArray(), caller.Token);
+
+        var error = await Assert.ThrowsAnyAsync<KvException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(KvErrorCode.DeadlineExceeded, error.Code);
+        Assert.False(first.IsCompleted); // it failed while the slot was still taken
+        release.SetResult();
+        await Task.WhenAny(first); // its outcome is not the point here
+        Assert.Empty(cluster.Bundles); // the late request was never sent
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task ANodeWithoutBundle_GetsEachWaitingRequestAsItsOwnCall()
     {
         var (cluster, release) = HeldCluster();
