@@ -10,6 +10,8 @@ using Kv.Benchmarks;
 //   --throughput [--seconds S] [--only B]   plain Stopwatch loop over the same harness (no BenchmarkDotNet),
 //                                           S seconds per BatchCommandsMax variant (default 5), or only B
 //   --group-commit [--seconds S] [--writers N] [--rounds R]  synced group commit vs one synced write at a time, with fsync time
+//   --mvcc-reads [--seconds S] [--rounds R]  MVCC point reads and scans as a plain loop, wall and CPU time per op
+//                                           (S seconds per measure and round, default 2; R rounds, default 5)
 //   --quick                                 BenchmarkDotNet short job (3 warmup + 3 measured iterations of 100 ms), in process
 //                                           (≈ 2 s per case plus setup; the whole suite ≈ 1.5 min)
 //   (otherwise)                             BenchmarkDotNet default job, out of process (≈ 3.5 min)
@@ -33,6 +35,16 @@ if (args.Contains("--group-commit"))
     int roundsAt = Array.IndexOf(args, "--rounds");
     int rounds = roundsAt >= 0 ? int.Parse(args[roundsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 3;
     await Kv.Benchmarks.Storage.GroupCommitRunner.RunAsync(seconds, writers, rounds);
+    return;
+}
+
+if (args.Contains("--mvcc-reads"))
+{
+    int secondsAt = Array.IndexOf(args, "--seconds");
+    double seconds = secondsAt >= 0 ? double.Parse(args[secondsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 2;
+    int roundsAt = Array.IndexOf(args, "--rounds");
+    int rounds = roundsAt >= 0 ? int.Parse(args[roundsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 5;
+    Kv.Benchmarks.Storage.MvccReadRunner.Run(seconds, rounds);
     return;
 }
 

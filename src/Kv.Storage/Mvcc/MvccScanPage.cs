@@ -14,7 +14,7 @@ public readonly record struct MvccScanEntry(byte[] Key, MvccReadResult Result);
 /// </summary>
 public sealed class MvccScanPage
 {
-    internal MvccScanPage(List<MvccScanEntry> entries, byte[]? resumeKey, long versionsExamined)
+    internal MvccScanPage(MvccScanEntry[] entries, byte[]? resumeKey, long versionsExamined)
     {
         Entries = entries;
         ResumeKey = resumeKey;

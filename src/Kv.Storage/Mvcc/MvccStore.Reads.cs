@@ -171,14 +171,7 @@ public sealed partial class MvccStore
             {
                 if (timestamp <= readTimestamp)
                 {
-                    var record = cursor.Record();
-                    if (candidate.Length < record.Length)
-                    {
-                        Return(candidate);
-                        candidate = Rent(record.Length);
-                    }
-                    record.CopyTo(candidate);
-                    candidateLength = record.Length;
+                    candidateLength = cursor.CopyRecord(ref candidate, prefetchPrevious: true);
                     candidateKeyLength = cursor.KeyLength;
                     candidateTimestamp = timestamp;
                 }
