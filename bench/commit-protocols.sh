@@ -530,7 +530,8 @@ fi
   echo "column) and their own moment of a machine shared with other work; on a busy 2-core VM repeating a separate run"
   echo "can move its commit p50 by 2× (see \`$RAW/README.md\`). So the latency targets are judged on runs that mix the"
   echo "three at random in one closed loop through one client: each operation is, with equal chance, a single-range put,"
-  echo "a Paxos-commit transfer or a 2PC transfer, and each kind has its own histograms."
+  echo "a Paxos-commit transfer or a 2PC transfer, and each kind has its own histograms. A longer hand-run series of"
+  echo "these runs, before and after a routing change on the commit path, is in [commit-vs-put-runs.md](commit-vs-put-runs.md)."
   echo
   echo "| clients | kind | ops/s | p50 | p90 | p99 | commit p50 | commit p90 | commit p99 | retries | coordinator |"
   echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
