@@ -42,14 +42,18 @@ public sealed class BankProcessTests(ITestOutputHelper output) : IDisposable
     [InlineData(KvCommitProtocol.TwoPhase)]
     public async Task Transfers_WithCoordinatorAndLeaderKills_KeepTheTotal_AndApplyEachTransferOnceOrNotAtAll(KvCommitProtocol protocol)
     {
-        var report = await RunAsync(new BankSettings { Accounts = Accounts, Protocol = protocol, KillsMin = 2, Seed = (int)protocol + 1 });
+        // A new seed per run (logged) varies which ranges' leaders are killed and when.
+        int seed = Random.Shared.Next(1, 1_000_000);
+        Log($"{protocol} commit, seed {seed}");
+        var report = await RunAsync(new BankSettings { Accounts = Accounts, Protocol = protocol, KillsMin = 2, Seed = seed });
 
         Assert.True(report.Kills.Count >= 2, $"only {report.Kills.Count} kills happened");
         Assert.Empty(report.SnapshotViolations);
         Assert.Empty(report.FinalViolations);
         // Enough happened for the checks to mean something.
         Assert.True(report.Count(TransferOutcome.Committed) >= 20, $"only {report.Count(TransferOutcome.Committed)} transfers committed");
-        Assert.True(report.Snapshots >= 10, $"only {report.Snapshots} snapshot reads completed");
+        // Two-phase commit's prepared keys hold snapshot reads up while their coordinator is down: fewer complete.
+        Assert.True(report.Snapshots >= 5, $"only {report.Snapshots} snapshot reads completed");
     }
 
     /// <summary>
@@ -62,7 +66,7 @@ public sealed class BankProcessTests(ITestOutputHelper output) : IDisposable
     {
         var report = await RunAsync(new BankSettings
         {
-            Accounts = Accounts, Workers = 3, Duration = TimeSpan.FromSeconds(4), KillsMin = 0, CreditOutsideTransaction = true,
+            Accounts = Accounts, Workers = 3, Duration = TimeSpan.FromSeconds(2), KillsMin = 0, CreditOutsideTransaction = true,
         });
 
         Assert.NotEmpty(report.SnapshotViolations);
