@@ -101,17 +101,13 @@ internal sealed class BankProcessWorkload(ClusterProcesses cluster, BankSettings
         var workers = Enumerable.Range(0, settings.Workers)
             .Select(w => Task.Run(() => WorkerAsync(workersClient, w, stopStarting.Token, abandon.Token))).ToList();
         var reader = Task.Run(() => ReaderAsync(readerClient, stopStarting.Token));
-        try
-        {
-            if (settings.KillsMin > 0) await ChaosAsync(workersClient, clock);
-            else await Task.Delay(settings.Duration);
-        }
-        finally
-        {
-            await stopStarting.CancelAsync();
-            abandon.CancelAfter(InFlightGrace);
-        }
+        var chaos = settings.KillsMin > 0 ? ChaosAsync(workersClient, clock) : Task.Delay(settings.Duration);
+        // Whether the chaos ends or fails, the clients stop before they are disposed.
+        await chaos.ContinueWith(_ => { }, TaskScheduler.Default);
+        await stopStarting.CancelAsync();
+        abandon.CancelAfter(InFlightGrace);
         await Task.WhenAll(workers.Append(reader)).WaitAsync(InFlightGrace + TimeSpan.FromSeconds(30));
+        await chaos;
         log($"transfers stopped after {clock.Elapsed.TotalSeconds:F1} s");
 
         var final = await ReadFinalAsync(readerClient);
