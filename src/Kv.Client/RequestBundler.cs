@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Grpc.Core;
 using Wire = global::Kv.Proto.V1;
 
@@ -123,10 +124,14 @@ internal sealed class RequestBundler(Wire.Kv.KvClient stub, KvClientOptions opti
 
     private async Task SendAsync(List<Pending> bundle)
     {
+        // The bundle belongs to no request's trace (it carries several): each operation names its own instead.
+        Activity.Current = null;
         try
         {
             var request = new Wire.BundleRequest();
             foreach (var pending in bundle) request.Operations.Add(pending.Op);
+            if (bundle.Exists(p => p.TraceParent is not null))
+                foreach (var pending in bundle) request.TraceParents.Add(pending.TraceParent ?? "");
             // One deadline for the bundle: its requests' own timeouts (or cancellation) end their waits on their own.
             var response = await stub.BundleAsync(request, new CallOptions(deadline: DateTime.UtcNow + options.PerCallTimeout)).ResponseAsync.ConfigureAwait(false);
             if (response.Results.Count != bundle.Count)
@@ -160,6 +165,8 @@ internal sealed class RequestBundler(Wire.Kv.KvClient stub, KvClientOptions opti
         {
             Op = op;
             _call = call;
+            // The attempt's span, as gRPC would have sent it in a traceparent header of the request's own call.
+            if (Activity.Current is { IdFormat: ActivityIdFormat.W3C, Recorded: true } span) TraceParent = span.Id;
             if (call.CancellationToken.CanBeCanceled)
                 _cancellation = call.CancellationToken.UnsafeRegister(static (state, token) => ((Pending)state!)._result.TrySetCanceled(token), this);
             if (call.Deadline is { } deadline && deadline != DateTime.MaxValue)
@@ -172,6 +179,9 @@ internal sealed class RequestBundler(Wire.Kv.KvClient stub, KvClientOptions opti
         }
 
         public Wire.BatchOperation Op { get; }
+
+        /// <summary>The W3C traceparent of the request's attempt; null when it is not traced.</summary>
+        public string? TraceParent { get; }
 
         public Task<Wire.BundleResult> Result => _result.Task;
 

@@ -15,15 +15,18 @@ public sealed partial class KvService
         {
             _validate.Bundle(request);
             var running = new Task<Wire.BundleResult>[request.Operations.Count];
-            for (int i = 0; i < running.Length; i++) running[i] = BundledAsync(request.Operations[i], i, context, ct);
+            for (int i = 0; i < running.Length; i++)
+                running[i] = BundledAsync(request.Operations[i], i, i < request.TraceParents.Count ? request.TraceParents[i] : "", context, ct);
             var response = new Wire.BundleResponse();
             // Each task catches its own failures, so none of these awaits throws.
             foreach (var result in running) response.Results.Add(await result.ConfigureAwait(false));
             return response;
         });
 
-    private async Task<Wire.BundleResult> BundledAsync(Wire.BatchOperation op, int index, ServerCallContext context, CancellationToken ct)
+    private async Task<Wire.BundleResult> BundledAsync(Wire.BatchOperation op, int index, string traceParent, ServerCallContext context, CancellationToken ct)
     {
+        // A traced operation runs in its own request's trace (what it proposes joins it), not the bundle call's.
+        using var span = traceParent.Length == 0 ? null : Telemetry.KvTracing.StartBundledCall("kv.v1.Kv", op.OpCase.ToString(), traceParent, _nodeId);
         try
         {
             _validate.Operation(op, index);
@@ -37,6 +40,7 @@ public sealed partial class KvService
         catch (Exception e)
         {
             var error = e as RpcException ?? Translate(nameof(Bundle), context, e);
+            Telemetry.KvTracing.Fail(span, error);
             var status = error.GetRpcStatus() ?? new Google.Rpc.Status { Code = (int)error.StatusCode, Message = error.Status.Detail };
             var failed = new Wire.OperationError { Code = status.Code, Message = status.Message };
             failed.Details.Add(status.Details);

@@ -29,6 +29,19 @@ internal static class KvTracing
         return activity;
     }
 
+    /// <summary>
+    /// One operation of a Bundle call, as its own call <paramref name="method"/> would be traced, but under the trace of
+    /// the request it came from (<paramref name="traceParent"/>, W3C) rather than the bundle's; null when not traced.
+    /// </summary>
+    public static Activity? StartBundledCall(string service, string method, string traceParent, long nodeId)
+    {
+        if (!Source.HasListeners() || !ActivityContext.TryParse(traceParent, null, out var parent)) return null;
+        var activity = Source.StartActivity($"{service}/{method}", ActivityKind.Internal, parent);
+        activity?.SetTag("kv.node_id", nodeId);
+        activity?.SetTag("kv.bundled", true);
+        return activity;
+    }
+
     /// <summary>A command proposed to range <paramref name="rangeId"/>'s replica here, until chosen and applied.</summary>
     public static Activity? StartProposal(ulong rangeId, ulong nodeId)
     {
