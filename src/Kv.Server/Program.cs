@@ -17,6 +17,7 @@ public static class Program
     /// <summary>Runs the command; the exit code is 0 after a clean shutdown.</summary>
     public static async Task<int> Main(string[] args)
     {
+        Node.MallocArenas.Limit(2);
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

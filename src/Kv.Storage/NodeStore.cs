@@ -61,7 +61,9 @@ public sealed class NodeStore : IDisposable
             .SetCreateMissingColumnFamilies(true)
             .SetParanoidChecks(true)
             // Memtables of all column families together: RocksDB's default (64 MiB each, per family) would let a
-            // busy node's memtables alone approach its memory budget; flushing sooner costs little here.
+            // busy node's memtables alone approach its memory budget (300 MB). Flushing sooner costs little: an insert
+            // took the same ≈ 4.5 µs per put with 4, 16 or 32 MiB memtables (a standalone replay of a node's apply
+            // batches), and 32 MiB in all instead of 64 took 30–50 MB off each node's peak RSS at 64 concurrent puts.
             .SetDbWriteBufferSize(MemtableBytesMax);
         // One block cache for every family, instead of one default cache each.
         var cache = Cache.CreateLru(BlockCacheBytes);
@@ -78,7 +80,7 @@ public sealed class NodeStore : IDisposable
     }
 
     /// <summary>The memtables of all column families together, in bytes.</summary>
-    public const ulong MemtableBytesMax = 64UL << 20;
+    public const ulong MemtableBytesMax = 32UL << 20;
 
     /// <summary>The block cache shared by all column families, in bytes.</summary>
     public const ulong BlockCacheBytes = 64UL << 20;
@@ -87,7 +89,7 @@ public sealed class NodeStore : IDisposable
     {
         // Block-based tables carry a CRC32C checksum per block by default; reads verify it (VerifiedReads).
         var table = new BlockBasedTableOptions().SetBlockSize(16 * 1024).SetBlockCache(cache);
-        return new ColumnFamilyOptions().SetBlockBasedTableFactory(table).SetWriteBufferSize(32UL << 20);
+        return new ColumnFamilyOptions().SetBlockBasedTableFactory(table).SetWriteBufferSize(16UL << 20);
     }
 
     /// <summary>Flushes every column family's memtable to SST files.</summary>
