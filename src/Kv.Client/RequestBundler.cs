@@ -10,7 +10,7 @@ namespace Kv.Client;
 /// same way). Below that every request leaves at once as its own call, so a lightly loaded client pays nothing;
 /// above it, requests wait for the next call to finish and then leave together, so the fixed cost of a call (HTTP/2
 /// stream, headers, dispatch, on both sides) is paid once per bundle instead of once per request. That cost is most
-/// of what a small request costs the client and a good part of what it costs the node (bench/results/kv-vs-etcd.md).
+/// of what a small request costs the client and a good part of what it costs the node (bench/results/bundling-and-memory.md).
 /// </summary>
 /// <remarks>
 /// Each request keeps its own outcome: the node runs a bundle's operations as independent calls and answers each

@@ -63,7 +63,8 @@ public sealed class NodeStore : IDisposable
             // Memtables of all column families together: RocksDB's default (64 MiB each, per family) would let a
             // busy node's memtables alone approach its memory budget (300 MB). Flushing sooner costs little: an insert
             // took the same ≈ 4.5 µs per put with 4, 16 or 32 MiB memtables (a standalone replay of a node's apply
-            // batches), and 32 MiB in all instead of 64 took 30–50 MB off each node's peak RSS at 64 concurrent puts.
+            // batches), and 32 MiB in all instead of 64 took about 20–60 MB off each node's peak RSS at 64 concurrent puts
+            // (bench/results/bundling-and-memory.md).
             .SetDbWriteBufferSize(MemtableBytesMax);
         // One block cache for every family, instead of one default cache each.
         var cache = Cache.CreateLru(BlockCacheBytes);

@@ -5,9 +5,9 @@ namespace Kv.Server.Node;
 /// <summary>
 /// Caps glibc's malloc arenas. glibc gives threads that allocate concurrently arenas of their own (up to 8 per core),
 /// and RocksDB allocates from whichever thread-pool thread writes or reads, so a busy node's resident memory grew by
-/// tens of MB of half-used arenas (about 20 MB per node at 64 concurrent puts: bench/results/kv-vs-etcd.md). Two
-/// arenas is what RocksDB's own tuning guide advises; allocation contention between them is negligible next to the
-/// node's locks. A <c>MALLOC_ARENA_MAX</c> in the environment wins (glibc read it at start); other C libraries are left alone.
+/// up to about 20 MB of half-used arenas per node at 64 concurrent puts (bench/results/bundling-and-memory.md); the runs
+/// with two arenas showed no loss of puts/s against those without (same file, within the machine's noise). A
+/// <c>MALLOC_ARENA_MAX</c> in the environment wins (glibc read it at start); other C libraries are left alone.
 /// </summary>
 internal static class MallocArenas
 {
