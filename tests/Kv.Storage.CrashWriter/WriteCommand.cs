@@ -10,9 +10,14 @@ namespace Kv.Storage.CrashWriter;
 /// <c>write &lt;dir&gt; [--mode group|direct] [--writers N] [--duration-ms D]</c>: writes the crash workload as
 /// fast as it can and prints <c>ACK id</c> after each batch is durable. Without a duration it runs until killed;
 /// with one it stops, prints <c>STATS …</c> (group commit counters) and <c>DONE acked=N</c>, and exits 0.
+/// Memtables are flushed every <see cref="FlushIntervalMs"/> ms meanwhile: each flush switches to a new WAL file,
+/// and from the second switch on that file is a recycled one (NodeStore recycles finished WAL files), so the kills
+/// also land in flushes and in writes over an old log's bytes.
 /// </summary>
 internal static class WriteCommand
 {
+    private const int FlushIntervalMs = 30;
+
     public static async Task<int> RunAsync(string directory, CrashWriteMode mode, int writers, int? durationMs)
     {
         var printer = new AckPrinter(Console.OpenStandardOutput());
@@ -27,12 +32,30 @@ internal static class WriteCommand
             ? Task.Run(() => GroupWriterAsync(store, committer, paxos, writer, printer, stop.Token, () => Interlocked.Increment(ref acked)))
             : Task.Factory.StartNew(() => DirectWriter(store, paxos, writer, printer, stop.Token, () => Interlocked.Increment(ref acked)),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+        var flusher = Task.Run(() => FlushPeriodicallyAsync(store, stop.Token));
         await Task.WhenAll(tasks).ConfigureAwait(false);
+        await flusher.ConfigureAwait(false);
 
         double seconds = started.Elapsed.TotalSeconds;
         printer.Print($"STATS {committer.GetStats()}\n");
         printer.Print($"DONE acked={acked} batches_per_s={acked / seconds:F0}\n");
         return 0;
+    }
+
+    private static async Task FlushPeriodicallyAsync(NodeStore store, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(FlushIntervalMs, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            store.FlushAll();
+        }
     }
 
     private static async Task GroupWriterAsync(NodeStore store, GroupCommitter committer, PaxosStateStore paxos,
