@@ -122,6 +122,9 @@ public sealed partial class Replica
     /// <summary>How many log entries are held in memory.</summary>
     public int LogEntryCount => _log.Count;
 
+    /// <summary>The approximate size of the log entries held in memory (<see cref="SlotValue.SizeBytes"/> summed).</summary>
+    public long LogBytes => _log.Bytes;
+
     /// <summary>The configuration produced by the latest chosen membership change; null while joining.</summary>
     public Configuration? LatestConfiguration => _configs?.Latest;
 

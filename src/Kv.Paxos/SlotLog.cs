@@ -18,12 +18,20 @@ internal sealed class SlotLog
 
     public int Count => _entries.Count;
 
+    /// <summary>
+    /// The entries' approximate size (<see cref="SlotValue.SizeBytes"/> summed): under load a slot carries many
+    /// commands, so the entry count alone says little about the memory the log holds.
+    /// </summary>
+    public long Bytes { get; private set; }
+
     public bool TryGet(long slot, out LogEntry entry) => _entries.TryGetValue(slot, out entry);
 
     public void Put(LogEntry entry)
     {
         if (entry.Slot < FirstSlot) throw new InvalidOperationException($"Slot {entry.Slot} is below the log start {FirstSlot}.");
+        if (_entries.TryGetValue(entry.Slot, out var replaced)) Bytes -= replaced.Value.SizeBytes;
         _entries[entry.Slot] = entry;
+        Bytes += entry.Value.SizeBytes;
         if (entry.Slot >= EndSlot) EndSlot = entry.Slot + 1;
     }
 
@@ -33,14 +41,19 @@ internal sealed class SlotLog
         if (slot <= FirstSlot) return;
         if (slot - FirstSlot > _entries.Count * 2L)
         {
-            foreach (long s in _entries.Keys.Where(s => s < slot).ToList()) _entries.Remove(s);
+            foreach (long s in _entries.Keys.Where(s => s < slot).ToList()) Remove(s);
         }
         else
         {
-            for (long s = FirstSlot; s < slot; s++) _entries.Remove(s);
+            for (long s = FirstSlot; s < slot; s++) Remove(s);
         }
         FirstSlot = slot;
         if (EndSlot < slot) EndSlot = slot;
+    }
+
+    private void Remove(long slot)
+    {
+        if (_entries.Remove(slot, out var removed)) Bytes -= removed.Value.SizeBytes;
     }
 
     /// <summary>Entries at or above <paramref name="fromSlot"/>, in slot order.</summary>

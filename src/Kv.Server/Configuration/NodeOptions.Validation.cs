@@ -50,6 +50,7 @@ public sealed partial record NodeOptions
             Problem(NodeSettings.RangeSplitBytes, $"must hold at least one largest key and value ({(long)KeyBytesMax + ValueBytesMax} bytes), got {RangeSplitBytes}");
         if (SplitCheckIntervalMs < 100) Problem(NodeSettings.SplitCheckIntervalMs, $"must be at least 100, got {SplitCheckIntervalMs}");
         if (LogCompactionEntries < 1) Problem(NodeSettings.LogCompactionEntries, $"must be positive, got {LogCompactionEntries}");
+        if (LogCompactionBytes < 1) Problem(NodeSettings.LogCompactionBytes, $"must be positive, got {LogCompactionBytes}");
         if (TxnCommitProtocol is not ("paxos" or "two-phase"))
             Problem(NodeSettings.TxnCommitProtocol, $"must be paxos or two-phase, got '{TxnCommitProtocol}'");
         if (TxnRecoverAfterMs < 10) Problem(NodeSettings.TxnRecoverAfterMs, $"must be at least 10, got {TxnRecoverAfterMs}");

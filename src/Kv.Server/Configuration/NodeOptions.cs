@@ -109,6 +109,13 @@ public sealed partial record NodeOptions
     /// <summary>A range replica compacts its log into a snapshot once this many applied entries follow the last one.</summary>
     public int LogCompactionEntries { get; init; } = 10_000;
 
+    /// <summary>
+    /// A range replica also compacts its log once the entries it holds in memory reach this many bytes. Under load
+    /// one entry carries many writes (a Paxos round's worth), so 10,000 entries of a busy range held tens of MB of
+    /// a node's heap (bench/results/kv-vs-etcd.md, memory).
+    /// </summary>
+    public long LogCompactionBytes { get; init; } = 4L * 1024 * 1024;
+
     /// <summary>How transactions commit when the client asks for the default: <c>paxos</c> (Paxos commit) or <c>two-phase</c> (the 2PC baseline).</summary>
     public string TxnCommitProtocol { get; init; } = "paxos";
 

@@ -38,6 +38,7 @@ internal sealed class NodeOptionsReader(IConfiguration configuration, List<strin
         RangeSplitBytes = Long(NodeSettings.RangeSplitBytes) ?? Defaults.RangeSplitBytes,
         SplitCheckIntervalMs = Int(NodeSettings.SplitCheckIntervalMs) ?? Defaults.SplitCheckIntervalMs,
         LogCompactionEntries = Int(NodeSettings.LogCompactionEntries) ?? Defaults.LogCompactionEntries,
+        LogCompactionBytes = Long(NodeSettings.LogCompactionBytes) ?? Defaults.LogCompactionBytes,
         TxnCommitProtocol = Raw(NodeSettings.TxnCommitProtocol)?.Trim().ToLowerInvariant() ?? Defaults.TxnCommitProtocol,
         TxnRecoverAfterMs = Int(NodeSettings.TxnRecoverAfterMs) ?? Defaults.TxnRecoverAfterMs,
         TxnCrashAt = Raw(NodeSettings.TxnCrashAt)?.Trim() ?? Defaults.TxnCrashAt,

@@ -37,6 +37,7 @@ internal static class NodeSettings
     public static readonly NodeSetting RangeSplitBytes = new("RangeSplitBytes", "--range-split-bytes", "KV_RANGE_SPLIT_BYTES");
     public static readonly NodeSetting SplitCheckIntervalMs = new("SplitCheckIntervalMs", "--split-check-interval-ms", "KV_SPLIT_CHECK_INTERVAL_MS");
     public static readonly NodeSetting LogCompactionEntries = new("LogCompactionEntries", "--log-compaction-entries", "KV_LOG_COMPACTION_ENTRIES");
+    public static readonly NodeSetting LogCompactionBytes = new("LogCompactionBytes", "--log-compaction-bytes", "KV_LOG_COMPACTION_BYTES");
     public static readonly NodeSetting TxnCommitProtocol = new("TxnCommitProtocol", "--txn-commit-protocol", "KV_TXN_COMMIT_PROTOCOL");
     public static readonly NodeSetting TxnRecoverAfterMs = new("TxnRecoverAfterMs", "--txn-recover-after-ms", "KV_TXN_RECOVER_AFTER_MS");
     public static readonly NodeSetting TxnCrashAt = new("TxnCrashAt", "--txn-crash-at", "KV_TXN_CRASH_AT");
@@ -48,7 +49,7 @@ internal static class NodeSettings
         NodeId, NodeOrdinal, DataDirectory, Listen, MetricsListen, OtlpEndpoint, Peers, Join, Advertise,
         TickIntervalMs, ElectionTimeoutTicks, HeartbeatIntervalTicks,
         ClockDriftBound, ClockForwardJumpMsMax, ClockPersistAheadMs,
-        KeyBytesMax, ValueBytesMax, RangeSplitBytes, SplitCheckIntervalMs, LogCompactionEntries,
+        KeyBytesMax, ValueBytesMax, RangeSplitBytes, SplitCheckIntervalMs, LogCompactionEntries, LogCompactionBytes,
         TxnCommitProtocol, TxnRecoverAfterMs, TxnCrashAt, SnapshotOrphanTimeoutMs, RestoreFrom,
     ];
 }

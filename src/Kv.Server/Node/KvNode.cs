@@ -193,6 +193,7 @@ public sealed class KvNode : IAsyncDisposable
                 ClockDriftBound = options.ClockDriftBound,
             },
             loggerFactory.CreateLogger<ReplicaHost>(), directory: directory, fetcher: fetcher, compactAfterEntries: options.LogCompactionEntries,
+            compactAfterBytes: options.LogCompactionBytes,
             addresses: addresses, metrics: telemetry.ReplicasOf(() => hosted?.Replicas() ?? []));
         hosted = host;
         foreach (long group in new PaxosStateStore(store).ListGroups()) host.AddRange((ulong)group);

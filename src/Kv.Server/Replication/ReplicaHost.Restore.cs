@@ -24,6 +24,7 @@ public sealed partial class ReplicaHost : IRangeDataSource
 {
     private readonly IRangeDataFetcher? _fetcher;
     private readonly long _compactAfterEntries;
+    private readonly long _compactAfterBytes;
 
     /// <inheritdoc />
     public RangeDataAvailability Check(ulong rangeId, RangeSpan span, out string reason)
@@ -80,7 +81,13 @@ public sealed partial class ReplicaHost : IRangeDataSource
     {
         if (range.Restore is not null) return;
         long applied = range.StateMachine.AppliedUpTo;
-        if (applied - range.Core.SnapshotIndex < _compactAfterEntries || applied > range.Core.AppliedUpTo) return;
+        long sinceSnapshot = applied - range.Core.SnapshotIndex;
+        if (sinceSnapshot <= 0 || applied > range.Core.AppliedUpTo) return;
+        // By bytes too, but never more often than every hundredth of the entry threshold: the bytes include
+        // entries not yet applied, which a compaction cannot drop, and each compaction captures and persists a
+        // snapshot.
+        bool byBytes = range.Core.LogBytes >= _compactAfterBytes && sinceSnapshot >= Math.Max(1, _compactAfterEntries / 100);
+        if (sinceSnapshot < _compactAfterEntries && !byBytes) return;
         range.Core.Compact(applied, range.StateMachine.CaptureSnapshot());
         // Persisted with the replica's next Ready (the next tick at the latest).
     }

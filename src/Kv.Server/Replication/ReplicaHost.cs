@@ -50,13 +50,15 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     /// <summary>Creates the host; add ranges, then <see cref="Start"/>.</summary>
     public ReplicaHost(ulong nodeId, NodeStore store, MvccStore mvcc, GroupCommitter committer, IPeerSender sender,
         Func<int, ReplicaOptions> options, ILogger logger, int eventsMax = 100_000, RangeDirectory? directory = null,
-        IRangeDataFetcher? fetcher = null, long compactAfterEntries = 10_000, NodeAddressBook? addresses = null, ReplicaMetrics? metrics = null)
+        IRangeDataFetcher? fetcher = null, long compactAfterEntries = 10_000, NodeAddressBook? addresses = null, ReplicaMetrics? metrics = null,
+        long compactAfterBytes = 4L * 1024 * 1024)
     {
         _metrics = metrics;
         _addresses = addresses;
         _directory = directory;
         _fetcher = fetcher;
         _compactAfterEntries = compactAfterEntries;
+        _compactAfterBytes = compactAfterBytes;
         _nodeId = nodeId;
         _store = store;
         _mvcc = mvcc;
@@ -148,7 +150,7 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
     public IReadOnlyList<ReplicaStatus> Replicas() =>
         _ranges.Values.OrderBy(r => r.RangeId).Select(r => new ReplicaStatus(r.RangeId, r.StateMachine.Descriptor,
             r.Core.IsLeader, r.Core.LeaderHint, r.Core.ChosenPrefix, r.StateMachine.AppliedUpTo, r.Core.LogEntryCount, r.Core.IsQuiescent,
-            r.StateMachine.Transactions.LockCount)).ToArray();
+            r.StateMachine.Transactions.LockCount, r.Core.LogBytes)).ToArray();
 
     /// <summary>Whether this node hosts a replica of the range.</summary>
     public bool Hosts(ulong rangeId) => _ranges.ContainsKey(rangeId);

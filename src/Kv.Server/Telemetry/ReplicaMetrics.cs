@@ -57,6 +57,8 @@ public sealed class ReplicaMetrics
             "1 when this node's replica leads the range, else 0.");
         meter.CreateObservableGauge("kv.paxos.log.entries", () => PerRange(r => (long)r.LogEntries), "{entry}",
             "Log entries the replica holds (since its last snapshot).");
+        meter.CreateObservableGauge("kv.paxos.log.bytes", () => PerRange(r => r.LogBytes), "By",
+            "Approximate size of the log entries the replica holds in memory (compaction at LogCompactionBytes).");
         meter.CreateObservableGauge("kv.paxos.chosen_slot", () => PerRange(r => r.ChosenPrefix), "{slot}",
             "The replica's chosen prefix: every slot below it is chosen.");
         meter.CreateObservableGauge("kv.paxos.applied_slot", () => PerRange(r => r.AppliedUpTo), "{slot}",
