@@ -18,10 +18,18 @@ public sealed record GroupCommitOptions
     /// </summary>
     public long BatchBytesMax { get; init; } = 16L * 1024 * 1024;
 
+    /// <summary>
+    /// How long the commit loop may wait, in microseconds, for the writers its last sync released before it starts
+    /// the next sync (see <see cref="GroupCommitter"/>); 0 never waits. With 64 writers on this machine, 50 µs
+    /// raised throughput ≈ 20 % and cut the p99 from 4.2–5.8 to 2.6–3.7 fsync times (bench/results/storage.md).
+    /// </summary>
+    public int GatherMicrosMax { get; init; } = 50;
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(QueuedWritesMax, 1, nameof(QueuedWritesMax));
         ArgumentOutOfRangeException.ThrowIfLessThan(WritesPerSyncMax, 1, nameof(WritesPerSyncMax));
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytesMax, 1, nameof(BatchBytesMax));
+        ArgumentOutOfRangeException.ThrowIfNegative(GatherMicrosMax, nameof(GatherMicrosMax));
     }
 }

@@ -117,6 +117,7 @@ public sealed class GroupCommitter : IAsyncDisposable
         {
             try
             {
+                GatherStragglers(reader);
                 long bytes = TakeInto(batch, reader, taken);
                 if (taken.Count > 0) await SyncAsync(batch, taken, bytes).ConfigureAwait(false);
             }
@@ -130,6 +131,36 @@ public sealed class GroupCommitter : IAsyncDisposable
             batch.Clear();
         }
     }
+
+    private int _lastSyncWrites;
+
+    /// <summary>
+    /// Waits a moment for the writers the last sync released, when fewer are queued than it carried. They come
+    /// back at once in a closed loop, but their continuations run one by one on the thread pool, and a sync started
+    /// before they are back makes the late ones wait for it and then for their own: two syncs, the tail of the
+    /// latency. So, like PostgreSQL's commit_delay with commit_siblings, the loop yields the CPU to them, at most
+    /// <see cref="GroupCommitOptions.GatherMicrosMax"/>, and stops as soon as the queue holds as many writes as
+    /// the last sync, or stops growing. A lone writer (the last sync carried one write) never waits.
+    /// </summary>
+    private void GatherStragglers(ChannelReader<PendingWrite> reader)
+    {
+        int expected = Math.Min(_lastSyncWrites, _options.WritesPerSyncMax);
+        if (_options.GatherMicrosMax <= 0 || expected <= 1 || reader.Count >= expected) return;
+        long deadline = Stopwatch.GetTimestamp() + _options.GatherMicrosMax * Stopwatch.Frequency / 1_000_000;
+        int seen = reader.Count;
+        int idle = 0;
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            Thread.Yield();
+            int now = reader.Count;
+            if (now >= expected) return;
+            if (now > seen) { seen = now; idle = 0; }
+            else if (++idle >= GatherIdleYieldsMax) return;
+        }
+    }
+
+    // Yields in a row without a new write before the gathering gives up: the released writers are all back.
+    private const int GatherIdleYieldsMax = 8;
 
     // Fills the batch from the queue within the limits; returns the batch size in bytes.
     private long TakeInto(WriteBatch batch, ChannelReader<PendingWrite> reader, List<PendingWrite> taken)
@@ -168,6 +199,7 @@ public sealed class GroupCommitter : IAsyncDisposable
             failure = e;
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
+        _lastSyncWrites = taken.Count;
         _stats.RecordSync(taken.Count, bytes, (long)elapsed.TotalMicroseconds, failure is not null);
         _metrics?.RecordSync(taken.Count, bytes, elapsed, failure is not null);
         // Only now, after the synced write returned, is anybody told anything.

@@ -172,4 +172,37 @@ public sealed class GroupCommitterTests(ITestOutputHelper output)
         await queued.WaitAsync(Patience);
         Assert.Equal(2, committer.GetStats().Syncs);
     }
+
+    [Fact]
+    public async Task LoneWriter_NeverWaitsForStragglers()
+    {
+        var syncs = 0;
+        // Gathering for up to 5 s: a lone writer waiting for anyone would take 5 s per write.
+        await using var committer = new GroupCommitter(_ => { Interlocked.Increment(ref syncs); return ValueTask.CompletedTask; },
+            new GroupCommitOptions { GatherMicrosMax = 5_000_000 });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 20; i++) await committer.CommitAsync(b => b.Put(B($"k{i}"), B("v")));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"20 lone writes took {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.Equal(20, syncs);
+    }
+
+    [Fact]
+    public async Task Gathering_GivesUpWhenTheReleasedWritersDoNotComeBack()
+    {
+        var write = new GatedWrite();
+        await using var committer = new GroupCommitter(write.WriteAsync, new GroupCommitOptions { GatherMicrosMax = 5_000_000 });
+        var first = committer.CommitAsync(b => b.Put(B("a"), B("1"))).AsTask();
+        await write.Entered.Task.WaitAsync(Patience);
+        var three = Enumerable.Range(0, 3).Select(i => committer.CommitAsync(b => b.Put(B($"b{i}"), B("2"))).AsTask()).ToArray();
+        await Task.Delay(20);
+        write.Release();
+        await Task.WhenAll(three.Append(first)).WaitAsync(Patience);
+        Assert.Equal([1, 3], write.BatchCounts);
+
+        // The last sync carried three; the three writers do not come back. One write must not wait out 5 s.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await committer.CommitAsync(b => b.Put(B("c"), B("3"))).AsTask().WaitAsync(Patience);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"a write after a shared sync took {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.Equal([1, 3, 1], write.BatchCounts);
+    }
 }
