@@ -27,7 +27,11 @@ public sealed class GroupCommitter : IAsyncDisposable
     private readonly GroupCommitStatsRecorder _stats = new();
     private readonly GroupCommitMetrics? _metrics;
     private readonly Task _loop;
+    private int _lastSyncWrites; // the commit loop's own
     private int _disposed;
+
+    // Yields in a row without a new write before gathering gives up: the writers still out are not about to come.
+    private const int GatherIdleYieldsMax = 8;
 
     /// <summary>
     /// Starts the commit loop over <paramref name="store"/>, writing with <see cref="NodeStore.SyncWrite"/>, and
@@ -132,8 +136,6 @@ public sealed class GroupCommitter : IAsyncDisposable
         }
     }
 
-    private int _lastSyncWrites;
-
     /// <summary>
     /// Waits a moment for the writers the last sync released, when fewer are queued than it carried. They come
     /// back at once in a closed loop, but their continuations run one by one on the thread pool, and a sync started
@@ -158,9 +160,6 @@ public sealed class GroupCommitter : IAsyncDisposable
             else if (++idle >= GatherIdleYieldsMax) return;
         }
     }
-
-    // Yields in a row without a new write before the gathering gives up: the released writers are all back.
-    private const int GatherIdleYieldsMax = 8;
 
     // Fills the batch from the queue within the limits; returns the batch size in bytes.
     private long TakeInto(WriteBatch batch, ChannelReader<PendingWrite> reader, List<PendingWrite> taken)
