@@ -143,9 +143,12 @@ internal sealed partial class PeerConnection : IAsyncDisposable
                 }
                 failuresInARow++;
                 var delay = _backoff.Next();
-                // The first failure is worth a warning; a dead peer's every retry is not.
-                if (failuresInARow == 1) PeerLog.StreamFailed(_logger, _nodeId, (long)delay.TotalMilliseconds, failure);
-                else PeerLog.StreamStillFailing(_logger, _nodeId, failuresInARow, (long)delay.TotalMilliseconds, failure.Message);
+                // The first failure is worth a warning; a dead peer's every retry is not. A peer that stops or is
+                // unreachable is an expected failure: its reason is enough, its stack trace only hides that.
+                if (failuresInARow == 1 && IsTransportFailure(failure))
+                    PeerLog.StreamFailedBecause(_logger, _nodeId, (long)delay.TotalMilliseconds, Reason(failure));
+                else if (failuresInARow == 1) PeerLog.StreamFailed(_logger, _nodeId, (long)delay.TotalMilliseconds, failure);
+                else PeerLog.StreamStillFailing(_logger, _nodeId, failuresInARow, (long)delay.TotalMilliseconds, Reason(failure));
                 await WaitBeforeRetryAsync(delay, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -154,6 +157,13 @@ internal sealed partial class PeerConnection : IAsyncDisposable
             // Disposal.
         }
     }
+
+    private static bool IsTransportFailure(Exception e) =>
+        e is Grpc.Core.RpcException or IOException or HttpRequestException or OperationCanceledException;
+
+    // An RpcException's message repeats its debug exception's whole stack; its status says what happened.
+    private static string Reason(Exception e) =>
+        e is Grpc.Core.RpcException rpc ? $"{rpc.StatusCode}{(rpc.Status.Detail.Length > 0 ? ": " + rpc.Status.Detail : "")}" : e.Message;
 
     private Uri? ResolveEndpoint()
     {

@@ -11,6 +11,9 @@ internal static partial class PeerLog
     [LoggerMessage(2, LogLevel.Warning, "Peer stream to node {NodeId} failed; retrying in {DelayMs} ms")]
     public static partial void StreamFailed(ILogger logger, ulong nodeId, long delayMs, Exception exception);
 
+    [LoggerMessage(11, LogLevel.Warning, "Peer stream to node {NodeId} failed; retrying in {DelayMs} ms: {Reason}")]
+    public static partial void StreamFailedBecause(ILogger logger, ulong nodeId, long delayMs, string reason);
+
     [LoggerMessage(3, LogLevel.Debug, "Peer stream to node {NodeId} still failing (attempt {Attempt}); retrying in {DelayMs} ms: {Reason}")]
     public static partial void StreamStillFailing(ILogger logger, ulong nodeId, long attempt, long delayMs, string reason);
 

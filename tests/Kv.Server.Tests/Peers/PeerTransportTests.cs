@@ -142,6 +142,43 @@ public sealed class PeerTransportTests(ITestOutputHelper output)
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task UnreachablePeer_IsOneWarningWithItsReason_WithoutAStackTrace()
+    {
+        // Nothing listens on the port: a peer that is down (or stopping, as in the dev cluster's Ctrl-C).
+        var endpoint = new Uri($"http://127.0.0.1:{PeerTestServer.FreePort()}");
+        var log = new RecordingLogger();
+        var transport = new PeerTransport(1, _ => endpoint, new PeerTransportOptions(), log);
+        try
+        {
+            Assert.True(transport.Send(2, 1, Numbered(1)));
+            await WaitUntilAsync(() => log.Entries.Any(e => e.Level == LogLevel.Warning), WaitMax, "a warning about node 2");
+            var warning = log.Entries.First(e => e.Level == LogLevel.Warning);
+            output.WriteLine(warning.Message);
+            Assert.Null(warning.Exception);
+            Assert.Contains("node 2 failed; retrying in", warning.Message);
+            Assert.Contains("Unavailable", warning.Message);
+        }
+        finally
+        {
+            await transport.DisposeAsync();
+        }
+    }
+
+    private sealed class RecordingLogger : ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, string Message, Exception? Exception)> _entries = new();
+
+        public IReadOnlyList<(LogLevel Level, string Message, Exception? Exception)> Entries => [.. _entries];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            _entries.Enqueue((logLevel, formatter(state, exception), exception));
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task PeerHeardFrom_CutsAWaitingReconnectShort()
     {
         // A backoff far longer than the test: only being told the peer is alive can make it reconnect in time.
