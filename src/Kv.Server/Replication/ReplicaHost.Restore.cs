@@ -25,6 +25,9 @@ public sealed partial class ReplicaHost : IRangeDataSource
     private readonly IRangeDataFetcher? _fetcher;
     private readonly long _compactAfterEntries;
     private readonly long _compactAfterBytes;
+    // Fetches in flight, which dispose cancels and waits for: a fetch writes the range's data into the store, and
+    // one that outlived the node wrote into a closed database (a native crash, not an exception).
+    private readonly HashSet<Task> _fetches = [];
 
     /// <inheritdoc />
     public RangeDataAvailability Check(ulong rangeId, RangeSpan span, out string reason)
@@ -154,12 +157,17 @@ public sealed partial class ReplicaHost : IRangeDataSource
             if (replica.NodeId != _nodeId && !candidates.Contains(replica.NodeId)) candidates.Add(replica.NodeId);
         _logger.LogWarning("Range {Range}: restoring from slot {Index} ({Reason}); fetching {Span} from node(s) {Candidates}",
             range.RangeId, snapshot.Index, reason, span, string.Join(",", candidates));
-        _ = Task.Run(() => FetchAsync(range.RangeId, restore, candidates));
+        var stopping = _stop.Token;
+        var fetch = Task.Run(() => FetchAsync(range.RangeId, restore, candidates, stopping));
+        lock (_fetches) _fetches.Add(fetch);
+        _ = fetch.ContinueWith(done => { lock (_fetches) _fetches.Remove(done); }, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private async Task FetchAsync(ulong rangeId, RangeRestore restore, IReadOnlyList<ulong> candidates)
+    private async Task FetchAsync(ulong rangeId, RangeRestore restore, IReadOnlyList<ulong> candidates, CancellationToken stopping)
     {
-        var ct = restore.Cancel.Token;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(restore.Cancel.Token, stopping);
+        var ct = linked.Token;
         try
         {
             await RangeDataFetchRetry.Create(_logger, rangeId).ExecuteAsync(async token =>
@@ -171,6 +179,21 @@ public sealed partial class ReplicaHost : IRangeDataSource
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Superseded by a newer snapshot, or the node is stopping.
+        }
+    }
+
+    /// <summary>Cancels the fetches in flight and waits until none of them can touch the store any more.</summary>
+    private async Task StopFetchesAsync()
+    {
+        Task[] fetches;
+        lock (_fetches) fetches = [.. _fetches];
+        try
+        {
+            await Task.WhenAll(fetches).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "A range data fetch ended with an error while the node stopped");
         }
     }
 

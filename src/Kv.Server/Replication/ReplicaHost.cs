@@ -631,6 +631,8 @@ public sealed partial class ReplicaHost : IPeerMessageSink, IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        // Cancelled through _stop; the loop that starts them has ended, so no new one can begin.
+        await StopFetchesAsync().ConfigureAwait(false);
         foreach (var r in _ranges.Values)
         {
             foreach (var w in r.PendingWrites.Values) w.TrySetCanceled();
