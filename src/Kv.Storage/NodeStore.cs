@@ -65,16 +65,7 @@ public sealed class NodeStore : IDisposable
             // took the same ≈ 4.5 µs per put with 4, 16 or 32 MiB memtables (a standalone replay of a node's apply
             // batches), and 32 MiB in all instead of 64 took about 20–60 MB off each node's peak RSS at 64 concurrent puts
             // (bench/results/bundling-and-memory.md).
-            .SetDbWriteBufferSize(MemtableBytesMax)
-            // Reuse finished WAL files instead of creating new ones. Every synced write of a node goes to the WAL, and
-            // on a fresh file (ext4, preallocated but unwritten) each fdatasync must also journal the file's size and
-            // extents, which waits on other files' dirty data (the flushes). A recycled file is overwritten in place,
-            // so the sync writes only data: a synced group of ≈ 45 puts took ≈ 155 µs instead of ≈ 250 µs, and the
-            // group commit's throughput rose ≈ 50 % (bench/results/storage.md). RocksDB writes recycled files in
-            // its recyclable record format (each record names its log number), so stale records after the new
-            // tail read as the end of the log, never as data; that is safe with the default point-in-time WAL
-            // recovery, which this store keeps.
-            .SetRecycleLogFileNum(WalFilesRecycled);
+            .SetDbWriteBufferSize(MemtableBytesMax);
         // One block cache for every family, instead of one default cache each.
         var cache = Cache.CreateLru(BlockCacheBytes);
         var families = new ColumnFamilies(NewFamilyOptions(cache));
@@ -91,9 +82,6 @@ public sealed class NodeStore : IDisposable
 
     /// <summary>The memtables of all column families together, in bytes.</summary>
     public const ulong MemtableBytesMax = 32UL << 20;
-
-    /// <summary>Finished WAL files kept for reuse (see <see cref="Open"/>), each about the size of the memtables it covered.</summary>
-    public const ulong WalFilesRecycled = 4;
 
     /// <summary>The block cache shared by all column families, in bytes.</summary>
     public const ulong BlockCacheBytes = 64UL << 20;

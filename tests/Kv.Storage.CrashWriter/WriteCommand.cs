@@ -10,9 +10,8 @@ namespace Kv.Storage.CrashWriter;
 /// <c>write &lt;dir&gt; [--mode group|direct] [--writers N] [--duration-ms D]</c>: writes the crash workload as
 /// fast as it can and prints <c>ACK id</c> after each batch is durable. Without a duration it runs until killed;
 /// with one it stops, prints <c>STATS …</c> (group commit counters) and <c>DONE acked=N</c>, and exits 0.
-/// Memtables are flushed every <see cref="FlushIntervalMs"/> ms meanwhile: each flush switches to a new WAL file,
-/// and from the second switch on that file is a recycled one (NodeStore recycles finished WAL files), so the kills
-/// also land in flushes and in writes over an old log's bytes.
+/// Memtables are flushed every <see cref="FlushIntervalMs"/> ms meanwhile, and each flush switches to a new WAL
+/// file, so the kills also land in flushes and WAL switches.
 /// </summary>
 internal static class WriteCommand
 {
