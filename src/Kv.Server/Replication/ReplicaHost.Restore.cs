@@ -182,7 +182,10 @@ public sealed partial class ReplicaHost : IRangeDataSource
         }
     }
 
-    /// <summary>Cancels the fetches in flight and waits until none of them can touch the store any more.</summary>
+    /// <summary>
+    /// Waits until no fetch can touch the store any more; call after cancelling <c>_stop</c>, which every fetch's
+    /// token is linked to.
+    /// </summary>
     private async Task StopFetchesAsync()
     {
         Task[] fetches;
