@@ -50,22 +50,27 @@ public sealed class ReplicaTracingTests(TelemetryClusterFixture fixture, ITestOu
         var (leader, followers) = Roles();
         await using var client = new KvClient([Endpoint(leader)]);
 
-        // Each put in its own trace, all at once: the leader batches commands that arrive together into one slot.
-        var traceIds = await Task.WhenAll(Enumerable.Range(0, puts).Select(async i =>
-        {
-            await Task.Yield();
-            using var root = test.StartActivity($"put {i}") ?? throw new InvalidOperationException("the recorder does not listen");
-            await client.PutAsync($"batched-{i}", "v");
-            return root.TraceId;
-        }));
-
+        // Each put in its own trace, all at once: the leader batches commands that arrive together into one slot. Whether
+        // two of them arrive together is up to the scheduler (with a fast disk each may get its own slot), so the burst
+        // is repeated a few times until some do; every put of every burst is checked.
         var slots = new List<int>();
-        foreach (var traceId in traceIds)
+        for (int burst = 1; burst <= 5 && slots.Distinct().Count() == slots.Count; burst++)
         {
-            await AssertFollowersAcceptedAsync(recorder, traceId, leader, followers, FollowerSpansWait);
-            slots.Add(recorder.Trace(traceId).First(a => a.DisplayName == "paxos.accept").Number("kv.slot"));
+            slots.Clear();
+            var traceIds = await Task.WhenAll(Enumerable.Range(0, puts).Select(async i =>
+            {
+                await Task.Yield();
+                using var root = test.StartActivity($"put {i}") ?? throw new InvalidOperationException("the recorder does not listen");
+                await client.PutAsync($"batched-{burst}-{i}", "v");
+                return root.TraceId;
+            }));
+            foreach (var traceId in traceIds)
+            {
+                await AssertFollowersAcceptedAsync(recorder, traceId, leader, followers, FollowerSpansWait);
+                slots.Add(recorder.Trace(traceId).First(a => a.DisplayName == "paxos.accept").Number("kv.slot"));
+            }
+            output.WriteLine($"burst {burst}: {puts} puts in {slots.Distinct().Count()} slots");
         }
-        output.WriteLine($"{puts} puts in {slots.Distinct().Count()} slots");
         // Otherwise this test showed nothing beyond the single put's.
         Assert.True(slots.Distinct().Count() < puts, "no two puts shared a slot: the batching case was not exercised");
     }
@@ -136,8 +141,10 @@ public sealed class ReplicaTracingTests(TelemetryClusterFixture fixture, ITestOu
             Assert.Equal(UserRange, accept.RangeId());
             Assert.Equal(leader, accept.Number("kv.leader_node_id"));
             Assert.True(accept.Number("kv.slot") > 0);
-            Assert.Equal(true, accept.GetTagItem("kv.accepted"));
         });
+        // A follower may refuse an accept (it has not caught up to the slot yet, so the leader sends it again): every
+        // follower must have accepted once.
+        Assert.All(followers, f => Assert.Contains(accepts, a => a.NodeId() == f && Equals(a.GetTagItem("kv.accepted"), true)));
         return proposal;
     }
 
