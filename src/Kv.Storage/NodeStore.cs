@@ -96,8 +96,11 @@ public sealed class NodeStore : IDisposable
     /// <summary>Flushes every column family's memtable to SST files.</summary>
     public void FlushAll()
     {
+        var flush = new FlushOptions().SetWaitForFlush(true);
         foreach (var cf in new[] { Paxos, Data, Meta })
-            Native.Instance.rocksdb_flush_cf(Db.Handle, new FlushOptions().SetWaitForFlush(true).Handle, cf.Handle);
+            Native.Instance.rocksdb_flush_cf(Db.Handle, flush.Handle, cf.Handle);
+        // The native calls get only the handle: without this, the options' finalizer could free them mid-flush.
+        GC.KeepAlive(flush);
     }
 
     /// <inheritdoc />
