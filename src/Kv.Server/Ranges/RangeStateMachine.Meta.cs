@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Kv.Proto.V1;
+using Kv.Storage.Meta;
 using RocksDbSharp;
 
 namespace Kv.Server.Ranges;
@@ -28,15 +29,15 @@ public sealed partial class RangeStateMachine
 
     private void LoadDirectory()
     {
-        foreach (var (_, value) in _meta.List(RangeStateKeys.DirectoryPrefix))
+        foreach (var (key, value) in _meta.List(RangeStateKeys.DirectoryPrefix))
         {
-            var d = RangeDescriptor.Parser.ParseFrom(value);
+            var d = MetaStore.Decode(key, value, RangeDescriptor.Parser.ParseFrom);
             _directory[d.RangeId] = d;
         }
         if (_meta.TryGet(RangeStateKeys.NextRangeId, out var next)) _nextRangeId = BitConverter.ToUInt64(next);
-        foreach (var (_, value) in _meta.List(RangeStateKeys.NodePrefix))
+        foreach (var (key, value) in _meta.List(RangeStateKeys.NodePrefix))
         {
-            var n = NodeInfo.Parser.ParseFrom(value);
+            var n = MetaStore.Decode(key, value, NodeInfo.Parser.ParseFrom);
             _nodes[n.NodeId] = n;
         }
     }

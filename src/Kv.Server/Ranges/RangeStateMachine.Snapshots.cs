@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Kv.Proto.V1;
+using Kv.Storage.Meta;
 using RocksDbSharp;
 using StorageTimestamp = Kv.Storage.Encoding.Timestamp;
 
@@ -19,9 +20,9 @@ public sealed partial class RangeStateMachine
 
     private void LoadSnapshots()
     {
-        foreach (var (_, value) in _meta.List(RangeStateKeys.SnapshotManifestPrefix))
+        foreach (var (key, value) in _meta.List(RangeStateKeys.SnapshotManifestPrefix))
         {
-            var m = SnapshotManifest.Parser.ParseFrom(value);
+            var m = MetaStore.Decode(key, value, SnapshotManifest.Parser.ParseFrom);
             _snapshots[m.Id] = m;
         }
         foreach (var (key, _) in _meta.List(RangeStateKeys.SnapshotAbortedPrefix))

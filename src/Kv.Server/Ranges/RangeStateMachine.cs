@@ -41,7 +41,7 @@ public sealed partial class RangeStateMachine : ITxnRangeData
         _txns = new RangeTxnTable(rangeId, mvcc, meta);
         _descriptorPersisted = meta.TryGet(RangeStateKeys.State(rangeId), out var stored);
         Descriptor = stored is not null
-            ? RangeState.Parser.ParseFrom(stored).Range
+            ? MetaStore.Decode(RangeStateKeys.State(rangeId), stored, RangeState.Parser.ParseFrom).Range
             : Descriptors.Create(rangeId, initialSpan, 1, []);
         Span = Descriptors.SpanOf(Descriptor);
         if (IsMeta)

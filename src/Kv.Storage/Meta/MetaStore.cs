@@ -80,6 +80,26 @@ public sealed class MetaStore
         return result;
     }
 
+    /// <summary>
+    /// Decodes a verified value read under <paramref name="key"/>. A value that passed its checksum but does not decode
+    /// (written by a different version, or read where it does not belong) is corruption of this node's copy: the
+    /// error names the key instead of leaving a bare parser message.
+    /// </summary>
+    /// <exception cref="StorageCorruptionException"><paramref name="decode"/> failed.</exception>
+    public static T Decode<T>(string key, byte[] value, Func<byte[], T> decode)
+    {
+        ArgumentNullException.ThrowIfNull(decode);
+        try
+        {
+            return decode(value);
+        }
+        catch (Exception e) when (e is not StorageCorruptionException and not OutOfMemoryException)
+        {
+            throw new StorageCorruptionException(
+                $"Meta value of key '{key}' ({value.Length} bytes: {Convert.ToHexString(value, 0, Math.Min(value.Length, 32))}{(value.Length > 32 ? "…" : "")}) cannot be decoded: {e.Message}", e);
+        }
+    }
+
     private static byte[] EncodeKey(string key)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);

@@ -44,12 +44,12 @@ public sealed partial class RangeTxnTable
         foreach (var (key, value) in meta.List(prefix))
         {
             var kind = key.AsSpan(prefix.Length);
-            if (kind.StartsWith("record/")) Remember(TxnRecord.Parser.ParseFrom(value));
-            else if (kind.StartsWith("lock/") || kind.StartsWith("span-lock/")) AddLock(TxnLock.Parser.ParseFrom(value));
-            else if (kind.StartsWith("finished/")) RememberFinished(FinishedTxn.Parser.ParseFrom(value));
-            else if (kind.StartsWith("floor/")) RememberFloor(ReadFloor.Parser.ParseFrom(value));
-            else if (kind.SequenceEqual("floor-low")) _floorLow = TxnWire.ToStorage(Kv.Proto.V1.Timestamp.Parser.ParseFrom(value));
-            else if (kind.SequenceEqual("closed")) _closed = TxnWire.ToStorage(Kv.Proto.V1.Timestamp.Parser.ParseFrom(value));
+            if (kind.StartsWith("record/")) Remember(MetaStore.Decode(key, value, TxnRecord.Parser.ParseFrom));
+            else if (kind.StartsWith("lock/") || kind.StartsWith("span-lock/")) AddLock(MetaStore.Decode(key, value, TxnLock.Parser.ParseFrom));
+            else if (kind.StartsWith("finished/")) RememberFinished(MetaStore.Decode(key, value, FinishedTxn.Parser.ParseFrom));
+            else if (kind.StartsWith("floor/")) RememberFloor(MetaStore.Decode(key, value, ReadFloor.Parser.ParseFrom));
+            else if (kind.SequenceEqual("floor-low")) _floorLow = TxnWire.ToStorage(MetaStore.Decode(key, value, Kv.Proto.V1.Timestamp.Parser.ParseFrom));
+            else if (kind.SequenceEqual("closed")) _closed = TxnWire.ToStorage(MetaStore.Decode(key, value, Kv.Proto.V1.Timestamp.Parser.ParseFrom));
         }
     }
 

@@ -91,6 +91,22 @@ public sealed class MetaStoreTests
     }
 
     [Fact]
+    public void VerifiedValueThatDoesNotDecode_IsReportedNamingTheKey()
+    {
+        using var node = new TempNodeStore();
+        var meta = new MetaStore(node.Store);
+        string key = MetaKeys.Range(7);
+        Write(node, b => meta.Put(b, key, new byte[] { 0x10, 0x00, 0x00 }));
+        Assert.True(meta.TryGet(key, out var value)); // the checksum holds: only decoding can tell
+
+        var error = Assert.Throws<StorageCorruptionException>(() =>
+            MetaStore.Decode(key, value, v => v[1] == 0 ? throw new FormatException("invalid tag (zero)") : v.Length));
+        Assert.Contains(key, error.Message);
+        Assert.Contains("invalid tag (zero)", error.Message);
+        Assert.Equal(3, MetaStore.Decode(key, value, v => v.Length));
+    }
+
+    [Fact]
     public void EmptyKey_IsRefused()
     {
         using var node = new TempNodeStore();
