@@ -6,7 +6,7 @@
 #   kv_build src/Kv.Server/Kv.Server.csproj bench/Kv.Load/Kv.Load.csproj    # Release, unless SKIP_BUILD=1
 #   kv_start_cluster "$KV_WORK/cluster"   # sets KV_PIDS (node i at index i-1), KV_ENDPOINTS, KV_PEERS
 #
-# Used by bench/ycsb.sh and bench/run-all.sh; for ports and stopping by PID also by bench/snapshots.sh,
+# Used by bench/ycsb.sh, bench/run-all.sh and bench/client-overhead.sh; for ports and stopping by PID also by bench/snapshots.sh,
 # bench/idle-ranges.sh, bench/compare-etcd.sh and bench/commit-protocols.sh (the last two pin fixed ports and restart
 # single nodes mid-run, so they start their clusters themselves).
 
