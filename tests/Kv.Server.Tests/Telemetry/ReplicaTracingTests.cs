@@ -142,8 +142,9 @@ public sealed class ReplicaTracingTests(TelemetryClusterFixture fixture, ITestOu
             Assert.Equal(leader, accept.Number("kv.leader_node_id"));
             Assert.True(accept.Number("kv.slot") > 0);
         });
-        // A follower may refuse an accept (it has not caught up to the slot yet, so the leader sends it again): every
-        // follower must have accepted once.
+        // An accept span also ends unaccepted when the follower refused it or left it unanswered in that round (seen under
+        // load: 8 accept spans for one put, 4 of them not accepted); the leader sends it again. Every follower must have
+        // accepted once.
         Assert.All(followers, f => Assert.Contains(accepts, a => a.NodeId() == f && Equals(a.GetTagItem("kv.accepted"), true)));
         return proposal;
     }
