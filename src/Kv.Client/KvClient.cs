@@ -285,11 +285,15 @@ public sealed partial class KvClient : IAsyncDisposable
         return ScanAsync(start, PrefixEnd(start), options, cancellationToken);
     }
 
-    /// <summary>Closes every channel. Calls in flight fail; later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// Closes every channel, after waiting (up to 2 s) for the publishes of transactions this client staged and
+    /// committed. Calls in flight fail; later calls throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public async ValueTask DisposeAsync()
     {
+        if (Volatile.Read(ref _disposed) != 0) return;
+        await DrainFinishesAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         if (Interlocked.Exchange(ref _disposed, 1) == 0) _router.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     // ---------------------------------------------------------------- machinery

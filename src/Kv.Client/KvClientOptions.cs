@@ -117,6 +117,15 @@ public sealed class KvClientOptions
     public ILogger? Logger { get; set; }
 
     /// <summary>Test hook: the HTTP handler of an endpoint's channel (null: the default socket handler).</summary>
+    /// <summary>
+    /// Paxos commits of transactions that write in two or more ranges are staged by the client itself: it sends each
+    /// range's part straight to that range's leader, all at once, instead of sending the whole commit to one node
+    /// that forwards the parts. One message delay each way fewer on the commit's critical path; the outcome rules
+    /// (and the recovery when the client dies midway) are the same. Transactions that scanned, that read with locks,
+    /// or that use two-phase commit always commit through one node. Default true.
+    /// </summary>
+    public bool StageCommitsAtLeaders { get; set; } = true;
+
     internal Func<Uri, HttpMessageHandler>? HttpHandlerFactory { get; set; }
 
     /// <summary>Test hook: the clock of the circuit breakers.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Google.Protobuf;
@@ -33,6 +34,7 @@ public sealed partial class KvTransaction : IAsyncDisposable
     private readonly TxnBuffer _buffer = new();
     private readonly ByteString _txnId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(TxnIdBytes));
     private readonly object _gate = new();
+    private readonly long _begun = Stopwatch.GetTimestamp();
     private State _state;
 
     internal KvTransaction(KvClient client, Wire.Timestamp readTimestamp, KvTransactionOptions options, CancellationTokenSource? attemptTimeout,
@@ -47,6 +49,19 @@ public sealed partial class KvTransaction : IAsyncDisposable
     }
 
     private enum State { Active, Committing, Committed, Aborted, RolledBack }
+
+    /// <summary>
+    /// The commit timestamp when this client stages the commit itself: the read timestamp (a node's clock when the
+    /// transaction began) moved on by the time elapsed here since, so about that node's clock now, and always above
+    /// the read timestamp and so above every version read.
+    /// </summary>
+    private Wire.Timestamp CommitTimestamp()
+    {
+        long wall = _readTimestamp.WallNanos + Stopwatch.GetElapsedTime(_begun).Ticks * 100;
+        return wall > _readTimestamp.WallNanos
+            ? new Wire.Timestamp { WallNanos = wall }
+            : new Wire.Timestamp { WallNanos = _readTimestamp.WallNanos, Logical = _readTimestamp.Logical + 1 };
+    }
 
     /// <summary>The snapshot the transaction reads: the newest versions at or below this timestamp.</summary>
     public KvVersion ReadTimestamp { get; }
@@ -324,7 +339,8 @@ public sealed partial class KvTransaction : IAsyncDisposable
         try
         {
             var response = await WithAttemptTimeoutAsync("Commit",
-                ct => _client.TxnCommitAsync(request, ct), cancellationToken).ConfigureAwait(false);
+                async ct => await _client.TxnStagedCommitAsync(request, CommitTimestamp(), ct).ConfigureAwait(false)
+                    ?? await _client.TxnCommitAsync(request, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             _state = State.Committed;
             return ToVersion(response.CommitTimestamp);
         }

@@ -21,24 +21,25 @@ public sealed class CommitProtocolFuzzTests(ITestOutputHelper output)
     private static readonly string[] Keys = ["a", "b", "k", "l", "t", "u"];
 
     [Theory(Timeout = 120_000)]
-    [InlineData(CommitProtocol.Paxos)]
-    [InlineData(CommitProtocol.TwoPhase)]
-    public async Task RacingRecoveries_AndFaults_KeepEveryTransactionAllOrNothing(CommitProtocol protocol)
+    [InlineData(CommitProtocol.Paxos, false)]
+    [InlineData(CommitProtocol.TwoPhase, false)]
+    [InlineData(CommitProtocol.Paxos, true)]
+    public async Task RacingRecoveries_AndFaults_KeepEveryTransactionAllOrNothing(CommitProtocol protocol, bool stagedByClient)
     {
         int committed = 0, aborted = 0, unknown = 0;
         for (int seed = 1; seed <= 12; seed++)
         {
-            var (c, a, u) = await RunSeedAsync(seed, protocol);
+            var (c, a, u) = await RunSeedAsync(seed, protocol, stagedByClient);
             committed += c;
             aborted += a;
             unknown += u;
         }
-        output.WriteLine($"{protocol}: committed {committed}, aborted {aborted}, unknown {unknown}");
+        output.WriteLine($"{protocol}{(stagedByClient ? " staged by the client" : "")}: committed {committed}, aborted {aborted}, unknown {unknown}");
         Assert.True(committed > 50, "too few commits to mean anything");
         Assert.True(aborted > 0, "no conflicts: the races did not bite");
     }
 
-    private async Task<(int, int, int)> RunSeedAsync(int seed, CommitProtocol protocol)
+    private async Task<(int, int, int)> RunSeedAsync(int seed, CommitProtocol protocol, bool stagedByClient)
     {
         using var ranges = new InMemoryRanges(seed, faultRate: Environment.GetEnvironmentVariable("FUZZ_NO_FAULTS") is null ? 0.08 : 0);
         TxnCoordinator? coordinator = null;
@@ -84,7 +85,7 @@ public sealed class CommitProtocolFuzzTests(ITestOutputHelper output)
                 string outcome;
                 try
                 {
-                    var result = await coordinator.CommitAsync(request, default);
+                    var result = stagedByClient ? await StageAsClientAsync(coordinator, ranges, request) : await coordinator.CommitAsync(request, default);
                     outcome = result.Status == CommitStatus.Committed ? "committed" : "aborted";
                 }
                 catch (Exception e) when (e is TxnOutcomeUnknownException or IOException)
@@ -125,6 +126,58 @@ public sealed class CommitProtocolFuzzTests(ITestOutputHelper output)
         Assert.True(check.IsValid, $"seed {seed}: {check.Describe()}");
         return (outcomes.Values.Count(o => o.Outcome == "committed"), outcomes.Values.Count(o => o.Outcome == "aborted"),
             outcomes.Values.Count(o => o.Outcome == "unknown"));
+    }
+
+    /// <summary>
+    /// What the SDK does when it stages a commit itself (docs/transactions.md §3, "Staged by the client"): one part per
+    /// range, all at once, at a commit timestamp above the read timestamp, the manifest in the home key's part; then
+    /// Finish as the parts ended. A lost answer (IOException) of a part makes it FINISH_UNKNOWN; a lost answer of the
+    /// finish is unknown unless every part was staged (committed then) or one was refused (aborted then).
+    /// </summary>
+    private static async Task<CommitOutcome> StageAsClientAsync(TxnCoordinator coordinator, InMemoryRanges ranges, CommitTransactionRequest request)
+    {
+        var home = request.Writes[0].Key;
+        var keys = request.Writes.Select(w => w.Key).Concat(request.Reads.Select(r => r.Key)).Distinct().ToList();
+        var commitTs = TxnWire.ToWire(await ranges.NowAboveAsync(TxnWire.ToStorage(request.ReadTimestamp), default));
+        var parts = keys.GroupBy(k => ((ITxnRanges)ranges).RangeOf(k.Span)).Select(g =>
+        {
+            var inRange = g.ToHashSet();
+            var part = new TxnStageRequest
+            {
+                Part = new CommitTransactionRequest { TxnId = request.TxnId, ReadTimestamp = request.ReadTimestamp, Protocol = CommitProtocol.Paxos },
+                HomeKey = home,
+                CommitTimestamp = commitTs,
+            };
+            part.Part.Writes.AddRange(request.Writes.Where(w => inRange.Contains(w.Key)));
+            part.Part.Reads.AddRange(request.Reads.Where(r => inRange.Contains(r.Key)));
+            if (inRange.Contains(home)) part.ManifestKeys.AddRange(keys);
+            return part;
+        }).ToList();
+        var stages = parts.Select(p => coordinator.StageAsync(p, default)).ToList();
+        try
+        {
+            await Task.WhenAll(stages);
+        }
+        catch (IOException)
+        {
+            // Looked at part by part below.
+        }
+        var finish = new TxnFinishRequest { TxnId = request.TxnId, HomeKey = home, CommitTimestamp = commitTs };
+        finish.Keys.AddRange(keys);
+        var refused = stages.FirstOrDefault(s => s.IsCompletedSuccessfully && !s.Result.Staged);
+        finish.Outcome = stages.All(s => s.IsCompletedSuccessfully && s.Result.Staged) ? TxnFinishRequest.Types.Outcome.FinishStaged
+            : refused is not null ? TxnFinishRequest.Types.Outcome.FinishRefused : TxnFinishRequest.Types.Outcome.FinishUnknown;
+        if (refused is not null) finish.Conflict = new TxnConflict { Reason = refused.Result.Reason };
+        try
+        {
+            return await coordinator.FinishAsync(finish);
+        }
+        catch (IOException) when (finish.Outcome != TxnFinishRequest.Types.Outcome.FinishUnknown)
+        {
+            return finish.Outcome == TxnFinishRequest.Types.Outcome.FinishStaged
+                ? CommitOutcome.Committed(TxnWire.ToStorage(commitTs))
+                : new CommitOutcome(CommitStatus.Conflict, StorageTimestamp.Zero, "refused; the finish was lost");
+        }
     }
 
     private static async Task TryRecoverAsync(TxnCoordinator coordinator, InMemoryRanges ranges, string key)

@@ -157,6 +157,35 @@ internal sealed class KvRequestValidator(NodeOptions nodeOptions, KvApiLimits li
         if (!Enum.IsDefined(request.Protocol)) throw KvErrors.InvalidArgument("protocol", $"unknown value {(int)request.Protocol}");
     }
 
+    /// <summary>Checks one part of a client-staged commit: the part as a commit, the home key, the commit timestamp, the manifest's keys.</summary>
+    public void TxnStage(Wire.TxnStageRequest request)
+    {
+        if (request.Part is null) throw KvErrors.InvalidArgument("part", "required (the transaction's writes and reads in one range)");
+        Commit(request.Part);
+        Key(request.HomeKey, "home_key");
+        if (request.CommitTimestamp is null) throw KvErrors.InvalidArgument("commit_timestamp", "required (the same in every part)");
+        Version(request.CommitTimestamp, "commit_timestamp");
+        if (request.ManifestKeys.Count > Kv.Txn.TxnLimits.KeysMax)
+            throw KvErrors.InvalidArgument("manifest_keys", $"{request.ManifestKeys.Count} keys; at most {Kv.Txn.TxnLimits.KeysMax}");
+        for (int i = 0; i < request.ManifestKeys.Count; i++) Key(request.ManifestKeys[i], $"manifest_keys[{i}]");
+    }
+
+    /// <summary>Checks the end of a client-staged commit.</summary>
+    public void TxnFinish(Wire.TxnFinishRequest request)
+    {
+        if (request.TxnId.Length != Kv.Storage.Mvcc.TxnId.Size)
+            throw KvErrors.InvalidArgument("txn_id", $"{request.TxnId.Length} bytes; a transaction id has {Kv.Storage.Mvcc.TxnId.Size}");
+        Key(request.HomeKey, "home_key");
+        if (request.CommitTimestamp is null) throw KvErrors.InvalidArgument("commit_timestamp", "required (the one every part was staged at)");
+        Version(request.CommitTimestamp, "commit_timestamp");
+        if (request.Keys.Count > Kv.Txn.TxnLimits.KeysMax)
+            throw KvErrors.InvalidArgument("keys", $"{request.Keys.Count} keys; at most {Kv.Txn.TxnLimits.KeysMax}");
+        for (int i = 0; i < request.Keys.Count; i++) Key(request.Keys[i], $"keys[{i}]");
+        if (request.Outcome is not (Wire.TxnFinishRequest.Types.Outcome.FinishStaged or Wire.TxnFinishRequest.Types.Outcome.FinishRefused
+            or Wire.TxnFinishRequest.Types.Outcome.FinishUnknown))
+            throw KvErrors.InvalidArgument("outcome", $"{request.Outcome} is not how a commit ends (STAGED, REFUSED or UNKNOWN)");
+    }
+
     private void Key(ByteString key, string field)
     {
         if (key.IsEmpty) throw KvErrors.InvalidArgument(field, "must not be empty");

@@ -127,6 +127,31 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
         });
 
     /// <inheritdoc />
+    public override Task<Wire.TxnStageResponse> Stage(Wire.TxnStageRequest request, ServerCallContext context) =>
+        ServeAsync(context, ambiguous: true, async ct =>
+        {
+            _validate.TxnStage(request);
+            var outcome = await _coordinator.StageAsync(request, ct).ConfigureAwait(false);
+            if (outcome.Staged) return new Wire.TxnStageResponse { Staged = true };
+            var conflict = new Wire.TxnConflict { Reason = outcome.Reason };
+            if (outcome.Key is not null) conflict.Key = outcome.Key;
+            if (outcome.ConflictingTxn is not null) conflict.ConflictingTxnId = outcome.ConflictingTxn;
+            return new Wire.TxnStageResponse { Staged = false, Conflict = conflict };
+        });
+
+    /// <inheritdoc />
+    public override Task<Wire.CommitTransactionResponse> Finish(Wire.TxnFinishRequest request, ServerCallContext context) =>
+        ServeAsync(context, ambiguous: true, async _ =>
+        {
+            _validate.TxnFinish(request);
+            // Not the call's token: a finish the client stopped waiting for still ends the transaction.
+            var outcome = await _coordinator.FinishAsync(request).ConfigureAwait(false);
+            if (outcome.Status == CommitStatus.Committed)
+                return new Wire.CommitTransactionResponse { CommitTimestamp = TxnWire.ToWire(outcome.CommitTimestamp) };
+            throw Aborted(outcome.Reason, outcome.Key, outcome.ConflictingTxn);
+        });
+
+    /// <inheritdoc />
     public override Task<Wire.TxnHeartbeatResponse> Heartbeat(Wire.TxnHeartbeatRequest request, ServerCallContext context) =>
         ServeAsync(context, async ct =>
         {
@@ -176,7 +201,8 @@ public sealed class TransactionsService : Wire.Transactions.TransactionsBase
         }
         catch (ClockForwardJumpException e)
         {
-            throw Telemetry.KvTracing.Fail(span, KvErrors.InvalidArgument("read_timestamp", $"too far ahead of this node's clock: {e.Message}"));
+            throw Telemetry.KvTracing.Fail(span, KvErrors.InvalidArgument(context.Method.EndsWith("/Stage", StringComparison.Ordinal) ? "commit_timestamp" : "read_timestamp",
+                $"too far ahead of this node's clock: {e.Message}"));
         }
         catch (TxnAbortedException e)
         {

@@ -19,7 +19,7 @@ public sealed record StageItem(ByteString Key, TxnWrite? Write, TxnReadDependenc
 public sealed class CommitPlan
 {
     private CommitPlan(ByteString txnIdBytes, TxnId txnId, StorageTimestamp readTimestamp, IReadOnlyList<StageItem> items, bool snapshotIsolation,
-        long priority, ByteString pessimisticHomeKey)
+        long priority, ByteString pessimisticHomeKey, ByteString? homeKey = null)
     {
         SnapshotIsolation = snapshotIsolation;
         Priority = priority != 0 ? priority : readTimestamp.WallNanos;
@@ -29,7 +29,7 @@ public sealed class CommitPlan
         Items = items;
         Pessimistic = !pessimisticHomeKey.IsEmpty;
         HomeKey = Pessimistic ? pessimisticHomeKey
-            : items.FirstOrDefault(i => i.Write is not null)?.Key ?? items.FirstOrDefault()?.Key ?? ByteString.Empty;
+            : homeKey ?? items.FirstOrDefault(i => i.Write is not null)?.Key ?? items.FirstOrDefault()?.Key ?? ByteString.Empty;
         // The commit lands above what it read and above the snapshot it read at.
         Floor = items.Where(i => i.Read is not null).Select(i => TxnWire.ToStorage(i.Read!.Version)).Append(readTimestamp).Max();
     }
@@ -112,6 +112,40 @@ public sealed class CommitPlan
         if (snapshot) items = items.Where(i => i.Write is not null).Select(i => i with { Read = null }).ToList();
         if (snapshot && !request.HomeKey.IsEmpty) throw new ArgumentException("home_key: pessimistic (locking) reads are for serializable transactions");
         return new CommitPlan(request.TxnId, txnId, readTs, items, snapshot, request.Priority, request.HomeKey);
+    }
+
+    /// <summary>
+    /// One range's part of a transaction the client stages itself (<c>TxnStageRequest</c>): its keys there, with the
+    /// whole transaction's <paramref name="homeKey"/>. Scans and locking reads commit through the coordinator instead.
+    /// </summary>
+    /// <exception cref="ArgumentException">The part is malformed (the message says which field and why).</exception>
+    public static CommitPlan ForPart(CommitTransactionRequest part, ByteString homeKey)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        ArgumentNullException.ThrowIfNull(homeKey);
+        if (part.SpanReads.Count > 0) throw new ArgumentException("part.span_reads: a transaction that scanned commits with Commit, not Stage");
+        if (!part.HomeKey.IsEmpty) throw new ArgumentException("part.home_key: a transaction with locking reads commits with Commit, not Stage");
+        if (homeKey.IsEmpty) throw new ArgumentException("home_key: required (the transaction's first written key)");
+        var whole = From(part);
+        if (whole.Items.Count == 0) throw new ArgumentException("part: no keys");
+        return new CommitPlan(part.TxnId, whole.TxnId, whole.ReadTimestamp, whole.Items, whole.SnapshotIsolation, part.Priority, ByteString.Empty, homeKey);
+    }
+
+    /// <summary>
+    /// A staged transaction as its finisher needs it (<c>TxnFinishRequest</c>): its id, home key, priority and every
+    /// key it staged, each as a write (what is written no longer matters, only where its locks are).
+    /// </summary>
+    /// <exception cref="ArgumentException">The request is malformed.</exception>
+    public static CommitPlan ForFinish(ByteString txnId, ByteString homeKey, long priority, IReadOnlyList<ByteString> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var id = TxnWire.ToTxnId(txnId);
+        if (homeKey is not { IsEmpty: false }) throw new ArgumentException("home_key: required (the transaction's first written key)");
+        if (keys.Count > TxnLimits.KeysMax) throw new ArgumentException($"keys: more than {TxnLimits.KeysMax}");
+        if (keys.Any(k => k.IsEmpty)) throw new ArgumentException("keys: a key is empty");
+        if (!keys.Contains(homeKey)) throw new ArgumentException("keys: must include home_key");
+        var items = keys.Distinct().Select(k => new StageItem(k, new TxnWrite { Key = k }, null)).ToList();
+        return new CommitPlan(txnId, id, StorageTimestamp.Zero, items, snapshotIsolation: false, priority, ByteString.Empty, homeKey);
     }
 
     /// <summary>The items with every scanned span cut where the ranges (as <paramref name="locate"/> knows them) end.</summary>

@@ -11,7 +11,7 @@ namespace Kv.Txn.Coordination;
 /// versions published in the background. If anything is refused, the coordinator aborts through the record
 /// (conditionally: if a recovery found the transaction committed, it is committed) before answering.
 /// </summary>
-internal sealed class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher publisher, BackgroundWork background,
+internal sealed partial class PaxosCommit(ulong nodeId, RangeFanOut fanOut, TxnPublisher publisher, BackgroundWork background,
     ITxnFailPoints? failPoints, Func<CommitPlan, TxnLock?, Task> wound, TxnRecovery recovery)
 {
     public async Task<CommitOutcome> CommitAsync(CommitPlan plan, StorageTimestamp commitTs, CancellationToken cancellationToken)

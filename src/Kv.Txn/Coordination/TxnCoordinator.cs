@@ -69,6 +69,42 @@ public sealed class TxnCoordinator : IAsyncDisposable
         }).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// One range's part of a commit the client stages itself (docs/transactions.md §3, "Staged by the client"):
+    /// checks it, moves this node's clock past its commit timestamp (so that reads here afterwards see the commit), and
+    /// stages it through the range's log. Throws <see cref="ArgumentException"/> for a malformed part, also one whose
+    /// protocol is not Paxos commit (with the default protocol: this node's default is two-phase commit).
+    /// </summary>
+    public async Task<StagePartOutcome> StageAsync(TxnStageRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var part = request.Part ?? throw new ArgumentException("part: required");
+        var plan = CommitPlan.ForPart(part, request.HomeKey);
+        var protocol = part.Protocol == CommitProtocol.Default ? _options.DefaultProtocol : part.Protocol;
+        if (protocol != CommitProtocol.Paxos)
+            throw new ArgumentException(part.Protocol == CommitProtocol.Default
+                ? "part.protocol: this cluster's default protocol is two-phase commit, which the client cannot stage; send Commit"
+                : $"part.protocol: only Paxos commit is staged by the client; {protocol} commits with Commit");
+        var commitTs = TxnWire.ToStorage(request.CommitTimestamp);
+        if (commitTs <= plan.Floor) throw new ArgumentException("commit_timestamp: must be above read_timestamp and every version read");
+        await _clock.NowAboveAsync(commitTs, cancellationToken).ConfigureAwait(false);
+        return await _paxos.StagePartAsync(plan, commitTs, request.ManifestKeys, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends a commit the client staged, as the client saw its parts end (<see cref="TxnFinishRequest.Types.Outcome"/>).
+    /// Returns committed or aborted; throws <see cref="ArgumentException"/> for a malformed request and
+    /// <see cref="TxnOutcomeUnknownException"/> when the outcome could not be settled.
+    /// </summary>
+    public Task<CommitOutcome> FinishAsync(TxnFinishRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var plan = CommitPlan.ForFinish(request.TxnId, request.HomeKey, request.Priority, request.Keys);
+        var commitTs = TxnWire.ToStorage(request.CommitTimestamp);
+        if (commitTs <= StorageTimestamp.Zero) throw new ArgumentException("commit_timestamp: required (the one every part was staged at)");
+        return TxnMetrics.RecordFinishAsync(_options.Metrics, _paxos.FinishStagedAsync(plan, commitTs, request.Outcome, request.Conflict));
+    }
+
     /// <summary>Another node's question about a two-phase transaction this node coordinates.</summary>
     public Task<(TwoPhaseDecision Decision, StorageTimestamp CommitTs)> TwoPhaseDecisionAsync(ByteString txnId, CancellationToken cancellationToken) =>
         _twoPhase.DecisionAsync(txnId, cancellationToken);

@@ -26,9 +26,34 @@ public sealed class TxnMetrics
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create(MeterName);
         _commits = meter.CreateCounter<long>("kv.txn.commits", "{transaction}",
-            "Transaction commits this node coordinated, by protocol (paxos, two_phase) and outcome (committed, conflict, unknown, failed).");
+            "Transaction commits this node coordinated or finished for a client that staged them, by protocol (paxos, two_phase) and outcome (committed, conflict, unknown, failed).");
         _commitSeconds = meter.CreateHistogram("kv.txn.commit.duration", "s", "Duration of a commit this node coordinated, by protocol.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+    }
+
+    /// <summary>
+    /// Awaits the finish of a commit the client staged and counts its outcome (protocol <c>paxos</c>). Its duration is
+    /// not recorded: the commit ran in the client, and only the client saw how long it took.
+    /// </summary>
+    internal static async Task<CommitOutcome> RecordFinishAsync(TxnMetrics? metrics, Task<CommitOutcome> finish)
+    {
+        if (metrics is null) return await finish.ConfigureAwait(false);
+        string outcome = "failed";
+        try
+        {
+            var result = await finish.ConfigureAwait(false);
+            outcome = result.Status == CommitStatus.Committed ? "committed" : "conflict";
+            return result;
+        }
+        catch (TxnOutcomeUnknownException)
+        {
+            outcome = "unknown";
+            throw;
+        }
+        finally
+        {
+            metrics._commits.Add(1, new KeyValuePair<string, object?>("protocol", "paxos"), new KeyValuePair<string, object?>("outcome", outcome));
+        }
     }
 
     /// <summary>Awaits <paramref name="commit"/> and records its protocol, outcome and duration (also when it throws).</summary>
