@@ -88,7 +88,7 @@ internal sealed record LoadOptions
         + "[--client-instances I] [--bundle-calls B] [--seed X] [--json FILE] [--markdown FILE] [--server-pids PID,PID,...]"
         + "\n  ycsb/load (Kv only): --workload a|b|c|e|f [--distribution uniform|zipfian] [--scan-length-max L] [--ranges R] [--max-attempts M]"
         + "\n  transfer/setup/verify (Kv only): [--accounts A] [--ranges R] [--ranges-per-txn 1|2|4] [--protocol default|paxos|two-phase] "
-        + "[--max-attempts M] [--timeline FILE.csv [--events FILE] [--drain-seconds D]]";
+        + "[--client-staging on|off] [--max-attempts M] [--timeline FILE.csv [--events FILE] [--drain-seconds D]]";
 
     public required LoadTargetKind Target { get; init; }
     public required IReadOnlyList<string> Endpoints { get; init; }
@@ -118,6 +118,9 @@ internal sealed record LoadOptions
     public int RangesPerTxn { get; init; } = 2;
 
     public TransferProtocol Protocol { get; init; } = TransferProtocol.Default;
+
+    /// <summary>Transfer: <c>KvClientOptions.StageCommitsAtLeaders</c> (off: every commit goes through one coordinating node).</summary>
+    public bool ClientStaging { get; init; } = true;
 
     /// <summary>Transfer: <c>KvTransactionOptions.MaxAttempts</c> (how often a conflicting transaction runs again).</summary>
     public int MaxAttempts { get; init; } = 10;
@@ -163,7 +166,7 @@ internal sealed record LoadOptions
         string[] known = ["--target", "--endpoints", "--op", "--clients", "--seconds", "--warmup-seconds", "--keys",
             "--value-bytes", "--client-instances", "--bundle-calls", "--seed", "--json", "--accounts", "--ranges", "--ranges-per-txn", "--protocol",
             "--max-attempts", "--timeline", "--events", "--drain-seconds", "--workload", "--distribution", "--scan-length-max",
-            "--operations", "--rate", "--server-pids", "--markdown"];
+            "--operations", "--rate", "--server-pids", "--markdown", "--client-staging"];
         // The YCSB names of the same settings.
         var aliases = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -252,6 +255,8 @@ internal sealed record LoadOptions
             _ => null,
         };
         if (protocol is null) problems.Add("--protocol must be default, paxos or two-phase");
+        bool? clientStaging = values.GetValueOrDefault("--client-staging", "on") switch { "on" => true, "off" => false, _ => null };
+        if (clientStaging is null) problems.Add("--client-staging must be on or off");
         if (op == LoadOperation.Compare && values.ContainsKey("--protocol")) problems.Add("--op compare runs both protocols; leave out --protocol");
         if (op != LoadOperation.Transfer && (values.ContainsKey("--timeline") || values.ContainsKey("--events")))
             problems.Add("--timeline and --events go with --op transfer");
@@ -296,6 +301,7 @@ internal sealed record LoadOptions
             RatePerSecond = values.ContainsKey("--rate") ? Read("--rate", 0.0, Num, v => v is > 0 and <= 10_000_000, "operations per second, more than 0") : null,
             ServerPids = serverPids,
             MarkdownPath = values.GetValueOrDefault("--markdown"),
+            ClientStaging = clientStaging ?? true,
         };
         if (options.Accounts < options.Ranges * 2)
             problems.Add($"--accounts {options.Accounts}: at least two accounts per range are needed ({options.Ranges} ranges)");

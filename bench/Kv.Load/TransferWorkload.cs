@@ -79,6 +79,7 @@ internal sealed class TransferWorkload : IAsyncDisposable
             WriteLanes = Math.Clamp(options.Clients, 16, 1024),
             PerCallTimeout = TimeSpan.FromSeconds(5),
             OverallDeadline = TimeSpan.FromSeconds(10),
+            StageCommitsAtLeaders = options.ClientStaging,
         });
         return new TransferWorkload(options, client, accounts, admin, putKeys);
     }
