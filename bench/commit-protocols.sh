@@ -262,7 +262,9 @@ for protocol in $PROTOCOLS; do
   for i in 1 2 3; do sweeps_before[$i]=$(grep -c 'Sweeper: finishing transaction' "$work/$cluster/kv-$i.log" || true); done
   timeline="$RAW/$name.csv" events="$work/$name.events"
   : >"$events"
-  args=(--target kv --endpoints "$endpoints" --op transfer --protocol "$protocol" --clients "$KILL_CLIENTS" --ranges-per-txn 2
+  # --client-staging off: a node coordinates every commit, so that there is a coordinating node to kill. With the
+  # SDK's default the client itself stages Paxos commits; its death is tested in ClientStagedCommitTests.
+  args=(--target kv --endpoints "$endpoints" --op transfer --protocol "$protocol" --client-staging off --clients "$KILL_CLIENTS" --ranges-per-txn 2
     --accounts "$ACCOUNTS" --seconds "$((KILL_RUN_SECONDS - WARMUP_SECONDS))" --warmup-seconds "$WARMUP_SECONDS"
     --timeline "$timeline" --events "$events" --drain-seconds "$KILL_DRAIN_SECONDS" --json "$RAW/$name.json")
   commands+=("dotnet $load_dll ${args[*]}   # node killed at ${KILL_AT_S} s, restarted at ${RESTART_AT_S} s")
@@ -569,7 +571,10 @@ fi
   echo "failed and polls \`NodeStatus\` of every node (\`txn_locks\`, leaders). At ${KILL_AT_S} s the script sends SIGKILL to the node"
   echo "the load's commits went to over the last second, and starts it again at ${RESTART_AT_S} s on its data directory."
   echo "The load has all three endpoints, so after the kill the SDK sends commits to a surviving node (it marks the dead"
-  echo "one and moves on to the next leader it learns)."
+  echo "one and moves on to the next leader it learns). These runs use \`--client-staging off\`, so that a node coordinates"
+  echo "every commit of both protocols: with the SDK's default a Paxos commit over two ranges is staged by the client itself,"
+  echo "and then the coordinator that can die is the client (docs/transactions.md §3, \"Staged by the client\"; its death is"
+  echo "tested in \`ClientStagedCommitTests\`)."
   echo "The clusters after their split: $(for p in $PROTOCOLS; do printf '%s: %s; ' "$(protocol_name "$p")" "$(get "kill-$p,setup")"; done)"
   echo "(\`leaders=nI:K\`: node I led K ranges then, the meta range included.)"
   echo
