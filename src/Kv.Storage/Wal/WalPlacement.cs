@@ -65,8 +65,12 @@ internal sealed class WalPlacement
         }
         string previous = ReadLine(Path.Combine(data, RecordFileName)) is { } recorded ? FullPath(recorded) : data;
         if (previous != data) CheckHoldsOwnWal(data, previous, identity);
-        if (wanted != data && wanted != previous && HoldsWrites(wanted) && ReadLine(Path.Combine(wanted, OwnerFileName)) != identity)
-            throw Foreign(data, wanted, OwnerMismatch(wanted, identity));
+        if (wanted != data && wanted != previous && LogFiles(wanted).Length > 0)
+        {
+            // Even an empty WAL file marked as another database's: that database may be running and about to write there.
+            string? owner = ReadLine(Path.Combine(wanted, OwnerFileName));
+            if (owner is null ? HoldsWrites(wanted) : owner != identity) throw Foreign(data, wanted, OwnerMismatch(wanted, identity));
+        }
         string? moveFrom = previous != wanted && HoldsWrites(previous) ? previous : null;
         return new WalPlacement(data, wanted, moveFrom, identity);
     }

@@ -80,6 +80,18 @@ public sealed class WalDirectoryTests
     }
 
     [Fact]
+    public void SecondDatabase_InAWalDirectoryInUse_IsRefusedBeforeEitherWrites()
+    {
+        using var dirs = new TempWalDirectories();
+        using (var existing = NodeStore.Open(dirs.Other("existing"))) PutSynced(existing, "k", "v");
+        using var first = NodeStore.Open(dirs.Data, dirs.Wal);
+
+        // The first database's WAL file is still empty; RocksDB keeps no lock in the WAL directory.
+        Assert.Throws<WalDirectoryException>(() => NodeStore.Open(dirs.Other("new"), dirs.Wal));
+        Assert.Throws<WalDirectoryException>(() => NodeStore.Open(dirs.Other("existing"), dirs.Wal));
+    }
+
+    [Fact]
     public void NormalReopens_AndAnEmptyWalDirectory_AreNotRefused()
     {
         using var dirs = new TempWalDirectories();
