@@ -9,7 +9,8 @@ using Kv.Benchmarks;
 // Modes:
 //   --throughput [--seconds S] [--only B]   plain Stopwatch loop over the same harness (no BenchmarkDotNet),
 //                                           S seconds per BatchCommandsMax variant (default 5), or only B
-//   --group-commit [--seconds S] [--writers N] [--rounds R]  synced group commit vs one synced write at a time, with fsync time
+//   --group-commit [--seconds S] [--writers N] [--rounds R] [--wal-dir DIR]  synced group commit vs one synced write at a
+//                                           time, with fsync time; the WAL under DIR (e.g. on another device) if given
 //   --mvcc-reads [--seconds S] [--rounds R]  MVCC point reads and scans as a plain loop, wall and CPU time per op
 //                                           (S seconds per measure and round, default 2; R rounds, default 5)
 //   --quick                                 BenchmarkDotNet short job (3 warmup + 3 measured iterations of 100 ms), in process
@@ -34,7 +35,9 @@ if (args.Contains("--group-commit"))
     int writers = writersAt >= 0 ? int.Parse(args[writersAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 64;
     int roundsAt = Array.IndexOf(args, "--rounds");
     int rounds = roundsAt >= 0 ? int.Parse(args[roundsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 3;
-    await Kv.Benchmarks.Storage.GroupCommitRunner.RunAsync(seconds, writers, rounds);
+    int walDirAt = Array.IndexOf(args, "--wal-dir");
+    string? walRoot = walDirAt >= 0 ? args[walDirAt + 1] : null;
+    await Kv.Benchmarks.Storage.GroupCommitRunner.RunAsync(seconds, writers, rounds, walRoot);
     return;
 }
 

@@ -8,18 +8,25 @@ namespace Kv.Benchmarks.Storage;
 
 /// <summary>
 /// Synced group commit against one synced write at a time, with this disk's fsync time measured in the same run
-/// so that the figures are ratios: `--group-commit [--seconds S] [--writers N] [--rounds R]`.
+/// so that the figures are ratios: `--group-commit [--seconds S] [--writers N] [--rounds R] [--wal-dir DIR]`. With a WAL
+/// directory (on another device, so that the WAL's syncs do not queue behind flushes and compactions) the fsync probe runs
+/// there too: the WAL's device is the one every synced write waits for.
 /// </summary>
 internal static class GroupCommitRunner
 {
     private const int ValueBytes = 256;
 
-    public static async Task RunAsync(double seconds, int writers, int rounds)
+    public static async Task RunAsync(double seconds, int writers, int rounds, string? walRoot)
     {
-        string dir = Path.Combine(Path.GetTempPath(), "kv-bench-gc-" + Guid.NewGuid().ToString("N"));
+        string run = "kv-bench-gc-" + Guid.NewGuid().ToString("N");
+        string dir = Path.Combine(Path.GetTempPath(), run);
+        string? walDir = walRoot is null ? null : Path.Combine(Path.GetFullPath(walRoot), run);
         var throughputRatios = new List<double>();
         var latencyRatios = new List<double>();
         Console.WriteLine($"{ValueBytes}-byte random values (4,096 different ones); {rounds} rounds of {seconds} s per measure; fsync measured in every round");
+        Console.WriteLine(walDir is null
+            ? $"data and WAL in {dir}"
+            : $"data in {dir}; WAL and fsync probe in {walDir}");
         Console.WriteLine();
         Console.WriteLine($"| round | fsync p50 | 1 writer puts/s | 1 writer p50 | {writers} writers puts/s | p50 | p99 | writes/sync | synced write | throughput ratio | p99 ÷ fsync |");
         Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -28,12 +35,14 @@ internal static class GroupCommitRunner
             for (int round = 1; round <= rounds; round++)
             {
                 string roundDir = Path.Combine(dir, $"round{round}");
-                double fsyncP50Us = MeasureFsync(roundDir, out _);
-                using var store = NodeStore.Open(Path.Combine(roundDir, "db"));
+                string? roundWal = walDir is null ? null : Path.Combine(walDir, $"round{round}");
+                string probeDir = roundWal ?? roundDir;
+                double fsyncP50Us = MeasureFsync(probeDir, out _);
+                using var store = NodeStore.Open(Path.Combine(roundDir, "db"), roundWal);
                 var single = MeasureSingle(store, seconds);
                 var (group, stats) = await MeasureGroupAsync(store, seconds, writers);
                 // The fsync probe again after the load, so that one noisy probe does not skew the ratio.
-                fsyncP50Us = (fsyncP50Us + MeasureFsync(roundDir, out _)) / 2;
+                fsyncP50Us = (fsyncP50Us + MeasureFsync(probeDir, out _)) / 2;
                 double throughputRatio = group.OpsPerSecond / single.OpsPerSecond;
                 double latencyRatio = group.P99Us / fsyncP50Us;
                 throughputRatios.Add(throughputRatio);
@@ -52,7 +61,9 @@ internal static class GroupCommitRunner
         }
         finally
         {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+            string[] created = walDir is null ? [dir] : [dir, walDir];
+            foreach (string path in created)
+                try { Directory.Delete(path, recursive: true); } catch (IOException) { }
         }
     }
 

@@ -11,7 +11,7 @@ namespace Kv.Admin.Cluster;
 /// <param name="Version">Its server version.</param>
 /// <param name="UptimeMs">How long it has been serving.</param>
 /// <param name="DataDirectory">Its data directory.</param>
-/// <param name="DataDirectoryBytes">Bytes of every file under it.</param>
+/// <param name="DataDirectoryBytes">Bytes of every file under it (and under the node's separate WAL directory, if any).</param>
 /// <param name="Replicas">Range replicas it hosts (the meta range included).</param>
 /// <param name="Leading">Ranges it leads.</param>
 public sealed record NodeReport(

@@ -13,6 +13,8 @@ public sealed partial record NodeOptions
 
         if (NodeId <= 0) Problem(NodeSettings.NodeId, $"must be positive, got {NodeId}");
         if (string.IsNullOrWhiteSpace(DataDirectory)) Problem(NodeSettings.DataDirectory, "must not be empty");
+        if (WalDirectory is not null && string.IsNullOrWhiteSpace(WalDirectory))
+            Problem(NodeSettings.WalDirectory, "must not be blank; leave it unset (or empty) to keep the WAL in the data directory");
 
         if (CheckUrl(Listen, mustBeDialable: false) is { } listenProblem) Problem(NodeSettings.Listen, listenProblem);
         if (MetricsListen is not null)

@@ -28,6 +28,13 @@ public sealed partial record NodeOptions
         init => _dataDirectory = value;
     }
 
+    /// <summary>
+    /// Where RocksDB's write-ahead log goes, when not in <see cref="DataDirectory"/> (null, the default, or the same
+    /// path): a directory on a device of its own keeps the WAL's fsyncs clear of flushes and compactions, like etcd's
+    /// --wal-dir. It must stay with its data directory: the node refuses to start with another database's WAL there.
+    /// </summary>
+    public string? WalDirectory { get; init; }
+
     /// <summary>The one HTTP/2 endpoint for client, peer and admin gRPC (an address to bind, e.g. 0.0.0.0 in a pod).</summary>
     public Uri Listen { get; init; } = new("http://127.0.0.1:7100");
 

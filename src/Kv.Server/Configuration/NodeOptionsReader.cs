@@ -21,6 +21,7 @@ internal sealed class NodeOptionsReader(IConfiguration configuration, List<strin
     private NodeOptions ReadAllButDataDirectory() => new()
     {
         NodeId = ReadNodeId(),
+        WalDirectory = Raw(NodeSettings.WalDirectory) is { Length: > 0 } walDirectory ? walDirectory : null,
         Listen = Url(NodeSettings.Listen) ?? Defaults.Listen,
         MetricsListen = Raw(NodeSettings.MetricsListen) is { Length: 0 } ? null : Url(NodeSettings.MetricsListen),
         OtlpEndpoint = Raw(NodeSettings.OtlpEndpoint) is { Length: 0 } ? null : Url(NodeSettings.OtlpEndpoint),

@@ -20,6 +20,7 @@ internal static class NodeSettings
     public static readonly NodeSetting NodeId = new("NodeId", "--node-id", "KV_NODE_ID");
     public static readonly NodeSetting NodeOrdinal = new("NodeOrdinal", "--node-ordinal", "KV_NODE_ORDINAL");
     public static readonly NodeSetting DataDirectory = new("DataDirectory", "--data-dir", "KV_DATA_DIR");
+    public static readonly NodeSetting WalDirectory = new("WalDirectory", "--wal-dir", "KV_WAL_DIR");
     public static readonly NodeSetting Listen = new("Listen", "--listen", "KV_LISTEN");
     public static readonly NodeSetting MetricsListen = new("MetricsListen", "--metrics-listen", "KV_METRICS_LISTEN");
     public static readonly NodeSetting OtlpEndpoint = new("OtlpEndpoint", "--otlp-endpoint", "KV_OTLP_ENDPOINT");
@@ -46,7 +47,7 @@ internal static class NodeSettings
 
     public static IReadOnlyList<NodeSetting> All { get; } =
     [
-        NodeId, NodeOrdinal, DataDirectory, Listen, MetricsListen, OtlpEndpoint, Peers, Join, Advertise,
+        NodeId, NodeOrdinal, DataDirectory, WalDirectory, Listen, MetricsListen, OtlpEndpoint, Peers, Join, Advertise,
         TickIntervalMs, ElectionTimeoutTicks, HeartbeatIntervalTicks,
         ClockDriftBound, ClockForwardJumpMsMax, ClockPersistAheadMs,
         KeyBytesMax, ValueBytesMax, RangeSplitBytes, SplitCheckIntervalMs, LogCompactionEntries, LogCompactionBytes,

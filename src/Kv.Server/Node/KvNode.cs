@@ -123,11 +123,13 @@ public sealed class KvNode : IAsyncDisposable
         builder.Services.AddGrpcHealthChecks().AddCheck("node", () => HealthCheckResult.Healthy("serving"));
         builder.Services.AddGrpcReflection();
 
-        var store = NodeStore.Open(options.DataDirectory);
+        var loggerFactory = LoggerFactory.Create(l => logging?.Invoke(l));
+        if (options.RestoreFrom.Length > 0 && options.WalDirectory is { } walDirectory)
+            SnapshotRestore.DiscardPreviousWal(options.DataDirectory, walDirectory, loggerFactory.CreateLogger("Kv.Server.Snapshots.Restore"));
+        var store = NodeStore.Open(options.DataDirectory, options.WalDirectory);
         var mvcc = new MvccStore(store);
         var committer = new GroupCommitter(store, metrics: telemetry.Storage);
         var meta = new MetaStore(store);
-        var loggerFactory = LoggerFactory.Create(l => logging?.Invoke(l));
         // A node that joins (or joined) learns the other members from the meta range; the initial members start from Peers.
         var peers = options.Peers.Count > 0 && !options.JoinsExistingCluster ? options.Peers : [new PeerEndpoint(options.NodeId, options.AdvertisedUrl)];
         if (options.RestoreFrom.Length > 0)
@@ -224,7 +226,7 @@ public sealed class KvNode : IAsyncDisposable
             loggerFactory.CreateLogger<SnapshotSweeper>());
 
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(new NodeFacts(options.DataDirectory));
+        builder.Services.AddSingleton(new NodeFacts(options.DataDirectory, options.WalDirectory));
         builder.Services.AddSingleton(coordinator);
         builder.Services.AddSingleton(clock);
         builder.Services.AddSingleton(host);

@@ -75,6 +75,20 @@ internal static class SnapshotRestore
         return at;
     }
 
+    /// <summary>
+    /// Before the store opens for a restore into an empty data directory: deletes the WAL files that the replaced
+    /// database left in the node's separate WAL directory. An in-place restore (<c>kvctl snapshot restore --in-place</c>)
+    /// empties only the data directories it is given, and the store refuses to open a new database beside another
+    /// database's WAL. Does nothing once the data directory holds a database (a restart of a restored node).
+    /// </summary>
+    public static void DiscardPreviousWal(string dataDirectory, string walDirectory, ILogger logger)
+    {
+        int deleted = NodeStore.DiscardWalOfPreviousDatabase(dataDirectory, walDirectory);
+        if (deleted > 0)
+            logger.LogWarning("--restore-from into an empty data directory: deleted {Count} WAL files of the previous database from the WAL directory {WalDirectory}",
+                deleted, walDirectory);
+    }
+
     private static long Ingest(NodeStore store, string directory, BackupManifest manifest, Kv.Storage.Encoding.Timestamp at, ILogger logger,
         CancellationToken cancellationToken)
     {

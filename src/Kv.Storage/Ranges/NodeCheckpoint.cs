@@ -10,8 +10,9 @@ public static class NodeCheckpoint
     /// <summary>
     /// Flushes every column family and saves a checkpoint of <paramref name="store"/> into
     /// <paramref name="targetDirectory"/>, which must not exist and should be on the same file system (else
-    /// RocksDB copies the files instead of linking them). Flushing first puts all data in SST files, so no WAL
-    /// needs copying. Runs on the thread pool: flush and checkpoint are blocking native calls.
+    /// RocksDB copies the files instead of linking them). Flushing first puts all data in SST files; RocksDB still
+    /// copies the live WAL file into the checkpoint (from the database's WAL directory when that is separate), so the
+    /// checkpoint opens on its own. Runs on the thread pool: flush and checkpoint are blocking native calls.
     /// </summary>
     public static Task<CheckpointInfo> CheckpointAsync(this NodeStore store, string targetDirectory, CancellationToken cancellationToken = default)
     {

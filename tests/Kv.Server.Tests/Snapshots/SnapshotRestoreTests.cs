@@ -5,7 +5,10 @@ using Kv.Server.Tests.Node;
 
 namespace Kv.Server.Tests.Snapshots;
 
-/// <summary>--restore-from: a restored node restarts normally with the flag kept; any other initialised data directory is refused.</summary>
+/// <summary>
+/// --restore-from: a restored node restarts normally with the flag kept; any other initialised data directory is refused;
+/// an in-place restore of nodes with separate WAL directories starts without the replaced database's WAL.
+/// </summary>
 public sealed class SnapshotRestoreTests
 {
     [Fact(Timeout = 120_000)]
@@ -47,6 +50,37 @@ public sealed class SnapshotRestoreTests
         finally
         {
             Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task InPlaceRestore_OfNodesWithSeparateWalDirectories_DiscardsTheReplacedDatabasesWal()
+    {
+        string backup = Path.Combine(Path.GetTempPath(), "kv-restore-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string restoreFrom = "";
+            // The WAL directories sit beside the data directories, under the cluster's root, which it deletes.
+            await using var cluster = await InProcessCluster.StartAsync(o => o with { WalDirectory = o.DataDirectory + "-wal", RestoreFrom = restoreFrom });
+            await cluster.PutAsync("k", "in the backup");
+            await SnapshotLifecycleTests.CreateAsync(cluster, 1, "before");
+            await SnapshotExporter.ExportAsync(cluster.Endpoint(1), "before", backup);
+            await cluster.PutAsync("k", "after the backup");
+            var walDirectories = Enumerable.Range(1, 3).Select(id => cluster.Node(id).Options.WalDirectory!).ToArray();
+            var dataDirectories = Enumerable.Range(1, 3).Select(id => cluster.Node(id).Options.DataDirectory).ToArray();
+            for (int id = 1; id <= 3; id++) await cluster.StopNodeAsync(id);
+
+            // What `kvctl snapshot restore --in-place --yes` does: it knows the data directories only.
+            await RestorePreparation.PrepareAsync(backup, dataDirectories, confirmed: true);
+            Assert.All(walDirectories, wal => Assert.NotEmpty(Directory.GetFiles(wal, "*.log")));
+
+            restoreFrom = backup;
+            for (int id = 1; id <= 3; id++) await cluster.StartNodeAsync(id);
+            Assert.Equal("in the backup", (await cluster.GetAsync("k")).Value.ToStringUtf8());
+        }
+        finally
+        {
+            if (Directory.Exists(backup)) Directory.Delete(backup, recursive: true);
         }
     }
 }
