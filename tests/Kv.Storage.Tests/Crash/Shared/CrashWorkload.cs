@@ -73,8 +73,9 @@ public static class CrashWorkload
         Snapshot = sequence == 0 ? Snapshot.Genesis(Genesis)
             : sequence % SnapshotEverySlots == 0 ? SnapshotFor(writer, sequence) : null,
         // The previous slot is rewritten as chosen: an entry replaces what is stored for its slot.
+        // Slot s is written chosen when s is even (ExpectedState's rule), slot 0 too.
         Entries = sequence == 0
-            ? [EntryFor(writer, 0, chosen: false)]
+            ? [EntryFor(writer, 0, chosen: true)]
             : [EntryFor(writer, sequence - 1, chosen: true), EntryFor(writer, sequence, chosen: sequence % 2 == 0)],
     };
 
