@@ -35,29 +35,14 @@ public sealed class TxnMetrics
     /// Awaits the finish of a commit the client staged and counts its outcome (protocol <c>paxos</c>). Its duration is
     /// not recorded: the commit ran in the client, and only the client saw how long it took.
     /// </summary>
-    internal static async Task<CommitOutcome> RecordFinishAsync(TxnMetrics? metrics, Task<CommitOutcome> finish)
-    {
-        if (metrics is null) return await finish.ConfigureAwait(false);
-        string outcome = "failed";
-        try
-        {
-            var result = await finish.ConfigureAwait(false);
-            outcome = result.Status == CommitStatus.Committed ? "committed" : "conflict";
-            return result;
-        }
-        catch (TxnOutcomeUnknownException)
-        {
-            outcome = "unknown";
-            throw;
-        }
-        finally
-        {
-            metrics._commits.Add(1, new KeyValuePair<string, object?>("protocol", "paxos"), new KeyValuePair<string, object?>("outcome", outcome));
-        }
-    }
+    internal static Task<CommitOutcome> RecordFinishAsync(TxnMetrics? metrics, Task<CommitOutcome> finish) =>
+        RecordAsync(metrics, CommitProtocol.Paxos, finish, withDuration: false);
 
     /// <summary>Awaits <paramref name="commit"/> and records its protocol, outcome and duration (also when it throws).</summary>
-    internal static async Task<CommitOutcome> RecordAsync(TxnMetrics? metrics, CommitProtocol protocol, Task<CommitOutcome> commit)
+    internal static Task<CommitOutcome> RecordAsync(TxnMetrics? metrics, CommitProtocol protocol, Task<CommitOutcome> commit) =>
+        RecordAsync(metrics, protocol, commit, withDuration: true);
+
+    private static async Task<CommitOutcome> RecordAsync(TxnMetrics? metrics, CommitProtocol protocol, Task<CommitOutcome> commit, bool withDuration)
     {
         if (metrics is null) return await commit.ConfigureAwait(false);
         long started = Stopwatch.GetTimestamp();
@@ -77,7 +62,8 @@ public sealed class TxnMetrics
         {
             string protocolTag = protocol == CommitProtocol.TwoPhase ? "two_phase" : "paxos";
             metrics._commits.Add(1, new KeyValuePair<string, object?>("protocol", protocolTag), new KeyValuePair<string, object?>("outcome", outcome));
-            metrics._commitSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("protocol", protocolTag));
+            if (withDuration)
+                metrics._commitSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("protocol", protocolTag));
         }
     }
 }
