@@ -43,8 +43,9 @@ internal sealed partial class PeerConnection
             readFailure = await reader.ConfigureAwait(false);
         }
         Volatile.Write(ref _unackedBatches, 0);
-        // When the reader ended the stream, the writer saw only the cancellation: report the reader's cause.
-        var failure = writeFailure is null || readerEndedFirst ? readFailure : writeFailure;
+        // When the reader ended the stream, the writer saw only the cancellation: report the reader's cause. A peer
+        // that said it is stopping explains whatever the writer met after.
+        var failure = writeFailure is null || readerEndedFirst || readFailure is PeerGoingAwayException ? readFailure : writeFailure;
         return (progress.Acked > 0, failure);
     }
 
@@ -94,12 +95,14 @@ internal sealed partial class PeerConnection
                 if (total > (ulong)sent || total < (ulong)progress.Acked)
                     throw new InvalidDataException($"Node {_nodeId} acknowledged {total} batches after {progress.Acked} of {sent} sent.");
                 int newlyAcked = (int)(total - (ulong)progress.Acked);
+                if (acks.Current.GoingAway && newlyAcked == 0) throw new PeerGoingAwayException(_nodeId);
                 if (newlyAcked == 0) continue;
                 if (progress.Acked == 0) PeerLog.StreamOpened(_logger, _nodeId, endpoint);
                 progress.Acked = (long)total;
                 Interlocked.Add(ref _batchesAcked, newlyAcked);
                 Interlocked.Add(ref _unackedBatches, -newlyAcked);
                 window.Release(newlyAcked);
+                if (acks.Current.GoingAway) throw new PeerGoingAwayException(_nodeId);
             }
             return new IOException($"Node {_nodeId} closed the peer stream.");
         }

@@ -145,7 +145,9 @@ internal sealed partial class PeerConnection : IAsyncDisposable
                 var delay = _backoff.Next();
                 // The first failure is worth a warning; a dead peer's every retry is not. A peer that stops or is
                 // unreachable is an expected failure: its reason is enough, its stack trace only hides that.
-                if (failuresInARow == 1 && IsTransportFailure(failure))
+                if (failure is PeerGoingAwayException)
+                    PeerLog.PeerStopping(_logger, _nodeId, (long)delay.TotalMilliseconds);
+                else if (failuresInARow == 1 && IsTransportFailure(failure))
                     PeerLog.StreamFailedBecause(_logger, _nodeId, (long)delay.TotalMilliseconds, Reason(failure));
                 else if (failuresInARow == 1) PeerLog.StreamFailed(_logger, _nodeId, (long)delay.TotalMilliseconds, failure);
                 else PeerLog.StreamStillFailing(_logger, _nodeId, failuresInARow, (long)delay.TotalMilliseconds, Reason(failure));

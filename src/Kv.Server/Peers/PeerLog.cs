@@ -14,6 +14,9 @@ internal static partial class PeerLog
     [LoggerMessage(11, LogLevel.Warning, "Peer stream to node {NodeId} failed; retrying in {DelayMs} ms: {Reason}")]
     public static partial void StreamFailedBecause(ILogger logger, ulong nodeId, long delayMs, string reason);
 
+    [LoggerMessage(12, LogLevel.Information, "Node {NodeId} is stopping; its peer stream ended, reconnecting in {DelayMs} ms and then as it comes back")]
+    public static partial void PeerStopping(ILogger logger, ulong nodeId, long delayMs);
+
     [LoggerMessage(3, LogLevel.Debug, "Peer stream to node {NodeId} still failing (attempt {Attempt}); retrying in {DelayMs} ms: {Reason}")]
     public static partial void StreamStillFailing(ILogger logger, ulong nodeId, long attempt, long delayMs, string reason);
 

@@ -52,6 +52,25 @@ public sealed class PeerService(
         {
             // The sender went away or this node is stopping; the sender reconnects.
         }
+        if (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+            await SayGoingAwayAsync(responseStream, batchesReceived).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Tells the sender this node is stopping, so that the end of the stream reads as an orderly stop rather than a
+    /// failure (best effort: a sender that misses it only logs a warning).
+    /// </summary>
+    private static async Task SayGoingAwayAsync(IServerStreamWriter<Wire.PeerBatchAck> responseStream, ulong batchesReceived)
+    {
+        try
+        {
+            await responseStream.WriteAsync(new Wire.PeerBatchAck { BatchesReceived = batchesReceived, GoingAway = true })
+                .WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or OperationCanceledException or RpcException)
+        {
+            // The stream is gone already.
+        }
     }
 
     private void Deliver(Wire.PeerBatch batch)

@@ -51,8 +51,11 @@ internal sealed class PeerTestServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

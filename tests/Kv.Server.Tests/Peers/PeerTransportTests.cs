@@ -164,6 +164,33 @@ public sealed class PeerTransportTests(ITestOutputHelper output)
         }
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task PeerThatStops_SaysSo_AndIsAnInformationLine_NotAWarning()
+    {
+        // The dev cluster's Ctrl-C: its nodes stop one after another, and each sees the others go.
+        var sink = new RecordingSink();
+        var server = await PeerTestServer.StartAsync(2, sink);
+        var log = new RecordingLogger();
+        var transport = new PeerTransport(1, _ => server.Endpoint, new PeerTransportOptions(), log);
+        try
+        {
+            Assert.True(transport.Send(2, 1, Numbered(1)));
+            await WaitUntilAsync(() => transport.GetStats(2) is { BatchesAcked: > 0 }, WaitMax, "the stream to node 2 is open");
+            await server.DisposeAsync(); // an orderly stop: the host's ApplicationStopping fires
+            await WaitUntilAsync(() => log.Entries.Any(e => e.Message.Contains("is stopping")), WaitMax, "node 2 said it is stopping");
+            // A while longer: the reconnects that fail while node 2 is gone must not warn either.
+            await Task.Delay(500);
+            foreach (var entry in log.Entries) output.WriteLine($"{entry.Level}: {entry.Message}");
+            Assert.Equal(LogLevel.Information, log.Entries.First(e => e.Message.Contains("is stopping")).Level);
+            Assert.DoesNotContain(log.Entries, e => e.Level >= LogLevel.Warning);
+        }
+        finally
+        {
+            await transport.DisposeAsync();
+            await server.DisposeAsync();
+        }
+    }
+
     private sealed class RecordingLogger : ILogger
     {
         private readonly System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, string Message, Exception? Exception)> _entries = new();
