@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
@@ -107,6 +108,8 @@ internal sealed partial class PeerConnection : IAsyncDisposable
     {
         bool openedBefore = false;
         long failuresInARow = 0;
+        bool reachedOnce = false, warned = false, noticed = false;
+        long firstAttempt = 0;
         try
         {
             while (true)
@@ -122,6 +125,7 @@ internal sealed partial class PeerConnection : IAsyncDisposable
                     continue;
                 }
                 if (openedBefore) Interlocked.Increment(ref _reconnects);
+                else firstAttempt = Stopwatch.GetTimestamp();
                 openedBefore = true;
                 bool acked;
                 Exception failure;
@@ -140,16 +144,32 @@ internal sealed partial class PeerConnection : IAsyncDisposable
                 {
                     _backoff.Reset();
                     failuresInARow = 0;
+                    reachedOnce = true;
+                    warned = false;
                 }
                 failuresInARow++;
                 var delay = _backoff.Next();
                 // The first failure is worth a warning; a dead peer's every retry is not. A peer that stops or is
-                // unreachable is an expected failure: its reason is enough, its stack trace only hides that.
-                if (failure is PeerGoingAwayException)
+                // unreachable is an expected failure: its reason is enough, its stack trace only hides that. A peer
+                // not up yet while the cluster starts is no failure at all, until the grace runs out.
+                bool starting = !reachedOnce && Stopwatch.GetElapsedTime(firstAttempt) < _options.FirstContactGrace;
+                if (failure is PeerGoingAwayException || IsGracefulClose(failure))
+                {
                     PeerLog.PeerStopping(_logger, _nodeId, (long)delay.TotalMilliseconds);
-                else if (failuresInARow == 1 && IsTransportFailure(failure))
-                    PeerLog.StreamFailedBecause(_logger, _nodeId, (long)delay.TotalMilliseconds, Reason(failure));
-                else if (failuresInARow == 1) PeerLog.StreamFailed(_logger, _nodeId, (long)delay.TotalMilliseconds, failure);
+                    // While it is down its address refuses us: that is expected for a while, as at a cluster's start.
+                    (reachedOnce, noticed, firstAttempt) = (false, true, Stopwatch.GetTimestamp());
+                }
+                else if (starting && !noticed && IsNotListening(failure))
+                {
+                    noticed = true;
+                    PeerLog.PeerNotUpYet(_logger, _nodeId, _options.FirstContactGrace.TotalSeconds, Reason(failure));
+                }
+                else if (!warned && (!starting || !IsNotListening(failure)))
+                {
+                    warned = true;
+                    if (IsTransportFailure(failure)) PeerLog.StreamFailedBecause(_logger, _nodeId, (long)delay.TotalMilliseconds, Reason(failure));
+                    else PeerLog.StreamFailed(_logger, _nodeId, (long)delay.TotalMilliseconds, failure);
+                }
                 else PeerLog.StreamStillFailing(_logger, _nodeId, failuresInARow, (long)delay.TotalMilliseconds, Reason(failure));
                 await WaitBeforeRetryAsync(delay, cancellationToken).ConfigureAwait(false);
             }
@@ -159,6 +179,27 @@ internal sealed partial class PeerConnection : IAsyncDisposable
             // Disposal.
         }
     }
+
+    // The peer's server closed the connection with HTTP/2's NO_ERROR (a graceful shutdown's GOAWAY), or cancelled the
+    // call (our own cancellations never get here): it is stopping, and that overtook its going_away acknowledgement.
+    private static bool IsGracefulClose(Exception e)
+    {
+        if (e is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled }) return true;
+        var pending = new Stack<Exception>([e]);
+        for (int seen = 0; pending.Count > 0 && seen < 16; seen++)
+        {
+            var x = pending.Pop();
+            if (x is HttpProtocolException { ErrorCode: 0 }) return true;
+            if (x is Grpc.Core.RpcException { Status.DebugException: { } debug }) pending.Push(debug);
+            if (x.InnerException is { } inner) pending.Push(inner);
+        }
+        return false;
+    }
+
+    // Nothing answers at the address (yet): not an address that answers as another node, or refuses the stream.
+    private static bool IsNotListening(Exception e) =>
+        e is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Unavailable or Grpc.Core.StatusCode.DeadlineExceeded } or HttpRequestException
+        || (e is IOException && e is not PeerGoingAwayException);
 
     private static bool IsTransportFailure(Exception e) =>
         e is Grpc.Core.RpcException or IOException or HttpRequestException or OperationCanceledException;

@@ -17,6 +17,9 @@ internal static partial class PeerLog
     [LoggerMessage(12, LogLevel.Information, "Node {NodeId} is stopping; its peer stream ended, reconnecting in {DelayMs} ms and then as it comes back")]
     public static partial void PeerStopping(ILogger logger, ulong nodeId, long delayMs);
 
+    [LoggerMessage(13, LogLevel.Information, "Node {NodeId} is not reachable yet (peers of a starting cluster come up one by one; a warning follows if it still is not in {GraceSeconds:0.#} s): {Reason}")]
+    public static partial void PeerNotUpYet(ILogger logger, ulong nodeId, double graceSeconds, string reason);
+
     [LoggerMessage(3, LogLevel.Debug, "Peer stream to node {NodeId} still failing (attempt {Attempt}); retrying in {DelayMs} ms: {Reason}")]
     public static partial void StreamStillFailing(ILogger logger, ulong nodeId, long attempt, long delayMs, string reason);
 

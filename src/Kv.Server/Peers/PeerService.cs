@@ -52,7 +52,8 @@ public sealed class PeerService(
         {
             // The sender went away or this node is stopping; the sender reconnects.
         }
-        if (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        // Tried even if the call is being torn down already: at worst the write fails.
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
             await SayGoingAwayAsync(responseStream, batchesReceived).ConfigureAwait(false);
     }
 
@@ -65,7 +66,7 @@ public sealed class PeerService(
         try
         {
             await responseStream.WriteAsync(new Wire.PeerBatchAck { BatchesReceived = batchesReceived, GoingAway = true })
-                .WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+                .WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or OperationCanceledException or RpcException)
         {

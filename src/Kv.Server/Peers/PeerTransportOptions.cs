@@ -47,6 +47,13 @@ public sealed record PeerTransportOptions
     /// <summary>How long a keep-alive ping may go unanswered before the connection is dropped.</summary>
     public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long after the first attempt to reach a peer that has not been reached yet its connection failures are
+    /// expected: a starting cluster's nodes come up one after another. Within it they are an information line; a peer
+    /// still unreachable after it gets the warning. Once a peer was reached, its first failure warns at once.
+    /// </summary>
+    public TimeSpan FirstContactGrace { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Throws when a limit is out of range.</summary>
     public void Validate()
     {
@@ -65,5 +72,7 @@ public sealed record PeerTransportOptions
             throw new ArgumentOutOfRangeException(nameof(KeepAlivePingDelay), KeepAlivePingDelay, "Positive.");
         if (KeepAlivePingTimeout <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(KeepAlivePingTimeout), KeepAlivePingTimeout, "Positive.");
+        if (FirstContactGrace < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(FirstContactGrace), FirstContactGrace, "Zero or more.");
     }
 }

@@ -147,7 +147,7 @@ public sealed class PeerTransportTests(ITestOutputHelper output)
         // Nothing listens on the port: a peer that is down (or stopping, as in the dev cluster's Ctrl-C).
         var endpoint = new Uri($"http://127.0.0.1:{PeerTestServer.FreePort()}");
         var log = new RecordingLogger();
-        var transport = new PeerTransport(1, _ => endpoint, new PeerTransportOptions(), log);
+        var transport = new PeerTransport(1, _ => endpoint, new PeerTransportOptions { FirstContactGrace = TimeSpan.Zero }, log);
         try
         {
             Assert.True(transport.Send(2, 1, Numbered(1)));
@@ -165,27 +165,93 @@ public sealed class PeerTransportTests(ITestOutputHelper output)
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task PeerThatStops_SaysSo_AndIsAnInformationLine_NotAWarning()
+    public async Task PeerNotUpYet_IsAnInformationLine_AndOneWarningOnceTheGraceRunsOut()
+    {
+        // A starting cluster: its nodes come up one after another, so the first attempts meet closed ports.
+        var endpoint = new Uri($"http://127.0.0.1:{PeerTestServer.FreePort()}");
+        var log = new RecordingLogger();
+        var grace = TimeSpan.FromSeconds(1.5);
+        var options = new PeerTransportOptions { FirstContactGrace = grace, ReconnectDelayMax = TimeSpan.FromMilliseconds(200) };
+        var transport = new PeerTransport(1, _ => endpoint, options, log);
+        using var stop = new CancellationTokenSource();
+        // A replica keeps sending (heartbeats, retransmits): the transport connects only when it has something to send.
+        var sending = Task.Run(async () =>
+        {
+            for (int i = 1; !stop.IsCancellationRequested; i++)
+            {
+                transport.Send(2, 1, Numbered(i));
+                await Task.Delay(50);
+            }
+        });
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            await WaitUntilAsync(() => log.Entries.Any(e => e.Message.Contains("not reachable yet")), WaitMax, "an information line about node 2");
+            var notice = log.Entries.First(e => e.Message.Contains("not reachable yet"));
+            Assert.Equal(LogLevel.Information, notice.Level);
+            Assert.DoesNotContain(log.Entries, e => e.Level >= LogLevel.Warning);
+            await WaitUntilAsync(() => log.Entries.Any(e => e.Level == LogLevel.Warning), WaitMax, "a warning once the grace ran out");
+            Assert.True(clock.Elapsed >= grace, $"warned after {clock.Elapsed}, within the {grace} grace");
+            await Task.Delay(600); // more failed attempts: still the one warning
+            foreach (var entry in log.Entries) output.WriteLine($"{entry.Level}: {entry.Message}");
+            Assert.Single(log.Entries, e => e.Level >= LogLevel.Warning);
+            Assert.Single(log.Entries, e => e.Message.Contains("not reachable yet"));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await sending;
+            await transport.DisposeAsync();
+        }
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task PeerThatStops_SaysSo_AndIsAnInformationLine_NotAWarning_UntilItStaysAwayPastTheGrace()
     {
         // The dev cluster's Ctrl-C: its nodes stop one after another, and each sees the others go.
         var sink = new RecordingSink();
         var server = await PeerTestServer.StartAsync(2, sink);
         var log = new RecordingLogger();
-        var transport = new PeerTransport(1, _ => server.Endpoint, new PeerTransportOptions(), log);
+        var grace = TimeSpan.FromSeconds(1.5);
+        var options = new PeerTransportOptions { FirstContactGrace = grace, ReconnectDelayMax = TimeSpan.FromMilliseconds(200) };
+        var transport = new PeerTransport(1, _ => server.Endpoint, options, log);
+        using var stop = new CancellationTokenSource();
+        // A replica keeps sending (heartbeats, retransmits), so the transport keeps trying while node 2 is down.
+        var sending = Task.Run(async () =>
+        {
+            for (int i = 1; !stop.IsCancellationRequested; i++)
+            {
+                transport.Send(2, 1, Numbered(i));
+                await Task.Delay(50);
+            }
+        });
         try
         {
-            Assert.True(transport.Send(2, 1, Numbered(1)));
             await WaitUntilAsync(() => transport.GetStats(2) is { BatchesAcked: > 0 }, WaitMax, "the stream to node 2 is open");
             await server.DisposeAsync(); // an orderly stop: the host's ApplicationStopping fires
-            await WaitUntilAsync(() => log.Entries.Any(e => e.Message.Contains("is stopping")), WaitMax, "node 2 said it is stopping");
-            // A while longer: the reconnects that fail while node 2 is gone must not warn either.
-            await Task.Delay(500);
-            foreach (var entry in log.Entries) output.WriteLine($"{entry.Level}: {entry.Message}");
-            Assert.Equal(LogLevel.Information, log.Entries.First(e => e.Message.Contains("is stopping")).Level);
-            Assert.DoesNotContain(log.Entries, e => e.Level >= LogLevel.Warning);
+            var stopped = Stopwatch.StartNew();
+            try
+            {
+                await WaitUntilAsync(() => log.Entries.Any(e => e.Message.Contains("is stopping")), WaitMax, "node 2 said it is stopping");
+                // The reconnects that fail while node 2 is gone, within the grace, must not warn either.
+                await Task.Delay(grace / 2);
+                Assert.Equal(LogLevel.Information, log.Entries.First(e => e.Message.Contains("is stopping")).Level);
+                Assert.DoesNotContain(log.Entries, e => e.Level >= LogLevel.Warning);
+                // Still away after the grace: one warning.
+                await WaitUntilAsync(() => log.Entries.Any(e => e.Level >= LogLevel.Warning), WaitMax, "a warning once node 2 stayed away");
+                Assert.True(stopped.Elapsed >= grace, $"warned {stopped.Elapsed} after the stop, within the {grace} grace");
+                await Task.Delay(500);
+                Assert.Single(log.Entries, e => e.Level >= LogLevel.Warning);
+            }
+            finally
+            {
+                foreach (var entry in log.Entries) output.WriteLine($"{entry.Level}: {entry.Message}");
+            }
         }
         finally
         {
+            await stop.CancelAsync();
+            await sending;
             await transport.DisposeAsync();
             await server.DisposeAsync();
         }
