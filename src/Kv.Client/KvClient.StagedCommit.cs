@@ -30,16 +30,8 @@ public sealed partial class KvClient
         };
         finish.Keys.AddRange(parts.Keys);
 
-        var stages = parts.Requests.Select(p => StagePartAsync(p, cancellationToken)).ToList();
-        try
-        {
-            await Task.WhenAll(stages).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is KvException or OperationCanceledException or RpcException)
-        {
-            // Inspected below, part by part.
-        }
-        if (stages.All(s => s.IsCompletedSuccessfully && s.Result.Staged))
+        var answers = await Task.WhenAll(parts.Requests.Select(p => StagePartAsync(p, cancellationToken))).ConfigureAwait(false);
+        if (answers.All(a => a.Response is { Staged: true }))
         {
             // Committed now. Publishing needs no answer: if this never arrives, whoever meets a lock finishes it.
             finish.Outcome = Wire.TxnFinishRequest.Types.Outcome.FinishStaged;
@@ -47,29 +39,32 @@ public sealed partial class KvClient
             return new Wire.CommitTransactionResponse { CommitTimestamp = commitTimestamp };
         }
         cancellationToken.ThrowIfCancellationRequested();
-        var refused = stages.FirstOrDefault(s => s.IsCompletedSuccessfully && !s.Result.Staged);
-        bool malformed = stages.Any(s => s.Exception?.InnerException is KvInvalidArgumentException);
+        var refused = answers.Select(a => a.Response).FirstOrDefault(r => r is { Staged: false });
+        bool malformed = answers.Any(a => a.Failure is KvInvalidArgumentException);
         finish.Outcome = refused is not null || malformed ? Wire.TxnFinishRequest.Types.Outcome.FinishRefused : Wire.TxnFinishRequest.Types.Outcome.FinishUnknown;
-        if (refused is not null) finish.Conflict = refused.Result.Conflict ?? new Wire.TxnConflict();
-        Wire.CommitTransactionResponse settled;
+        if (refused is not null) finish.Conflict = refused.Conflict ?? new Wire.TxnConflict();
         try
         {
-            settled = await TxnFinishAsync(finish, cancellationToken).ConfigureAwait(false);
+            return await TxnFinishAsync(finish, cancellationToken).ConfigureAwait(false);
+        }
+        catch (KvTransactionConflictException) when (refused is null && malformed)
+        {
+            // Aborted, as it must be: the malformed part was never staged. Commit it through one node, below.
         }
         catch (KvException e) when (e is not (KvTransactionConflictException or KvTransactionOutcomeUnknownException or KvInvalidArgumentException))
         {
-            // A refused part can never be staged any more, so the transaction cannot commit; whoever meets its locks ends it.
-            if (refused is not null)
+            // A refused part can never be staged any more (nor can a malformed one), so the transaction cannot commit;
+            // whoever meets its locks ends it.
+            if (refused is not null || malformed)
             {
-                var conflict = refused.Result.Conflict ?? new Wire.TxnConflict();
+                var conflict = refused?.Conflict ?? new Wire.TxnConflict { Reason = "a range refused the transaction's part as malformed" };
                 throw new KvTransactionConflictException(conflict.Reason is { Length: > 0 } r ? r : "a range refused the transaction",
                     conflict.Key.Memory, conflict.ConflictingTxnId.Memory, 1, e);
             }
             throw new KvTransactionOutcomeUnknownException(
                 $"The transaction's outcome is unknown: a range's answer to its stage was lost, and settling it failed ({e.Message}). It may have committed (all or nothing); read its keys to find out before running it again.", e);
         }
-        if (refused is not null || !malformed) return settled;
-        // A part was refused before anything was proposed for it (so the transaction was aborted above): send the
+        // A part was refused before anything was proposed for it, so the transaction was aborted above: send the
         // commit to one node under a new id, which reports a real problem with the request as Commit would.
         request.TxnId = ByteString.CopyFrom(System.Security.Cryptography.RandomNumberGenerator.GetBytes(request.TxnId.Length));
         var response = await TxnCommitAsync(request, cancellationToken).ConfigureAwait(false);
@@ -130,13 +125,23 @@ public sealed partial class KvClient
         return new StagedCommitParts(home, keys, order);
     }
 
-    /// <summary>One part, at the leader of its range (followed through NotLeader); idempotent, so retried like a read.</summary>
-    private Task<Wire.TxnStageResponse> StagePartAsync(Wire.TxnStageRequest part, CancellationToken cancellationToken)
+    /// <summary>
+    /// One part, at the leader of its range (followed through NotLeader); idempotent, so retried like a read. Its
+    /// failure is returned, not thrown: what the other parts answered decides what happens next.
+    /// </summary>
+    private async Task<(Wire.TxnStageResponse? Response, Exception? Failure)> StagePartAsync(Wire.TxnStageRequest part, CancellationToken cancellationToken)
     {
         ReadOnlyMemory<byte> routingKey = part.Part.Writes.Count > 0 ? part.Part.Writes[0].Key.Memory : part.Part.Reads[0].Key.Memory;
-        return InvokeCoreAsync("TxnStage", idempotent: true, routingKey,
-            (endpoint, call) => _router.TxnStub(endpoint).StageAsync(part, call).ResponseAsync,
-            (e, endpoint) => Classify(e, "TxnStage", endpoint, idempotent: true, routingKey), cancellationToken);
+        try
+        {
+            return (await InvokeCoreAsync("TxnStage", idempotent: true, routingKey,
+                (endpoint, call) => _router.TxnStub(endpoint).StageAsync(part, call).ResponseAsync,
+                (e, endpoint) => Classify(e, "TxnStage", endpoint, idempotent: true, routingKey), cancellationToken).ConfigureAwait(false), null);
+        }
+        catch (Exception e) when (e is KvException or OperationCanceledException or RpcException)
+        {
+            return (null, e);
+        }
     }
 
     /// <summary>Ends a staged commit at the leader of the home range: answers like Commit.</summary>

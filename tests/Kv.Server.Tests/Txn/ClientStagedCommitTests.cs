@@ -186,6 +186,38 @@ public sealed class ClientStagedCommitTests
         }
     }
 
+    /// <summary>On a cluster whose default protocol is 2PC the SDK's staged parts are refused; it commits through Commit, and stops trying.</summary>
+    [Collection(TracingCollection.Name)]
+    public sealed class SdkOnATwoPhaseCluster
+    {
+        [Fact(Timeout = 90_000)]
+        public async Task RefusedParts_AreAborted_TheCommitGoesThroughCommit_AndLaterOnesDoNotStage()
+        {
+            await using var cluster = await TransactionTests.SplitClusterAsync(["m"], configure: o => o with { TxnCommitProtocol = "two-phase" });
+            await using var client = new KvClient(Enumerable.Range(1, 3).Select(id => cluster.Endpoint(id).ToString()));
+            await client.GetManyAsync(["c", "x"]); // loads the client's range map
+            using var recorder = new SpanRecorder();
+
+            static Func<KvTransaction, Task> Body(string value) => async tx =>
+            {
+                await tx.PutAsync("c", value);
+                await tx.PutAsync("x", value);
+            };
+            await client.RunTransactionAsync(Body("first"), new KvTransactionOptions { MaxAttempts = 1 });
+            var first = await recorder.WaitAsync(s => s.Any(a => a.DisplayName.EndsWith("/Commit", StringComparison.Ordinal)), TimeSpan.FromSeconds(10));
+            Assert.Contains(first, a => a.DisplayName.EndsWith("/Stage", StringComparison.Ordinal) && a.Status == ActivityStatusCode.Error);
+            Assert.Contains(first, a => a.DisplayName.EndsWith("/Finish", StringComparison.Ordinal));
+            Assert.Equal("first", (await cluster.GetAsync("c")).Value.ToStringUtf8());
+            Assert.Equal("first", (await cluster.GetAsync("x")).Value.ToStringUtf8());
+
+            int stagesBefore = recorder.Ended.Count(a => a.DisplayName.EndsWith("/Stage", StringComparison.Ordinal));
+            await client.RunTransactionAsync(Body("second"), new KvTransactionOptions { MaxAttempts = 1 });
+            await recorder.WaitAsync(s => s.Count(a => a.DisplayName.EndsWith("/Commit", StringComparison.Ordinal)) >= 2, TimeSpan.FromSeconds(10));
+            Assert.Equal(stagesBefore, recorder.Ended.Count(a => a.DisplayName.EndsWith("/Stage", StringComparison.Ordinal)));
+            Assert.Equal("second", (await cluster.GetAsync("x")).Value.ToStringUtf8());
+        }
+    }
+
     /// <summary>Writes the old values (the first time), then begins a transaction that reads both keys and writes new values; its commit timestamp is just above its read timestamp.</summary>
     private static async Task<(TxnDriver Txn, Wire.Timestamp CommitTs)> BeginWritingAsync(InProcessCluster cluster, string prefix = "")
     {

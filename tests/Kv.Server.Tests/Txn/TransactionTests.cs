@@ -10,10 +10,10 @@ public sealed class TransactionTests
     public static TheoryData<Wire.CommitProtocol> Protocols => new() { Wire.CommitProtocol.Paxos, Wire.CommitProtocol.TwoPhase };
 
     internal static async Task<InProcessCluster> SplitClusterAsync(string[]? splitKeys = null,
-        Func<int, Kv.Txn.Coordination.ITxnFailPoints?>? failPoints = null)
+        Func<int, Kv.Txn.Coordination.ITxnFailPoints?>? failPoints = null, Func<Kv.Server.Configuration.NodeOptions, Kv.Server.Configuration.NodeOptions>? configure = null)
     {
         splitKeys ??= ["g", "n", "t"];
-        var cluster = await InProcessCluster.StartAsync(failPoints: failPoints);
+        var cluster = await InProcessCluster.StartAsync(configure, failPoints: failPoints);
         foreach (var key in splitKeys)
             await cluster.Admin(1).SplitRangeAsync(new Wire.SplitRangeRequest { SplitKey = ByteString.CopyFromUtf8(key) });
         // Every node routes by the new ranges before the test starts.
