@@ -8,7 +8,7 @@ namespace Kv.Deploy.Tests.Manifests;
 /// The properties of the manifests that the schema cannot see but a Kv cluster depends on: an odd number of
 /// replicas, a disruption budget that keeps a majority, probes and Services on the ports the node really listens
 /// on, stable peer names from the headless Service, the metrics port where the scrape annotations say, the data
-/// directory on the claimed volume, and the image (Dockerfile) agreeing on ports, volume, settings and user.
+/// directory on the claimed volume (and a WAL directory, when set, on a claimed volume of its own), and the image (Dockerfile) agreeing on ports, volume, settings and user.
 /// Each returned problem names the object and what is wrong.
 /// </summary>
 internal static class DeploymentInvariants
@@ -141,6 +141,21 @@ internal static class DeploymentInvariants
         else if (!claims.Contains(mount["name"]!.GetValue<string>()))
             problem($"KV_DATA_DIR ({dataDir}) is mounted from {mount["name"]}, not from a volumeClaimTemplate");
         if (!image.Volumes.Contains(dataDir)) problem($"KV_DATA_DIR ({dataDir}) is not a VOLUME of the image ({string.Join(", ", image.Volumes)})");
+        if (env.TryGetValue("KV_WAL_DIR", out string? walDir)) CheckWalVolume(walDir, mount, container, claims, problem);
+    }
+
+    /// <summary>
+    /// A WAL directory of its own is for a device of its own: it must be mounted from a claim (an emptyDir would lose
+    /// synced writes when the pod moves) other than the data directory's (on the same volume it would share the device).
+    /// </summary>
+    private static void CheckWalVolume(string walDir, JsonNode? dataMount, JsonObject container, HashSet<string> claims, Action<string> problem)
+    {
+        var walMount = (container["volumeMounts"]?.AsArray() ?? []).FirstOrDefault(m => m!["mountPath"]!.GetValue<string>() == walDir);
+        if (walMount is null) problem($"KV_WAL_DIR ({walDir}) is not a volume mount");
+        else if (!claims.Contains(walMount["name"]!.GetValue<string>()))
+            problem($"KV_WAL_DIR ({walDir}) is mounted from {walMount["name"]}, not from a volumeClaimTemplate: the WAL's synced writes would not follow the pod");
+        else if (dataMount is not null && walMount["name"]!.GetValue<string>() == dataMount["name"]!.GetValue<string>())
+            problem($"KV_WAL_DIR ({walDir}) is on the data directory's volume {walMount["name"]}: give the WAL a claim of its own");
     }
 
     private static void CheckPodSpec(JsonObject pod, Dictionary<string, string> podLabels, JsonObject container, Action<string> problem)

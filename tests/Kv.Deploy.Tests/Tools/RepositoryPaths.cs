@@ -7,6 +7,8 @@ internal static class RepositoryPaths
 
     public static string K8s => Path.Combine(Root, "deploy", "k8s");
 
+    public static string WalVolumeOverlay => Path.Combine(Root, "deploy", "overlays", "wal-volume");
+
     public static string Validate => Path.Combine(Root, "deploy", "validate");
 
     public static string Dockerfile => Path.Combine(Root, "Dockerfile");

@@ -1,0 +1,69 @@
+using System.Text.Json.Nodes;
+using Kv.Deploy.Tests.Manifests;
+using Kv.Server.Configuration;
+
+namespace Kv.Deploy.Tests;
+
+/// <summary>
+/// deploy/overlays/wal-volume: the base manifests plus a claim of its own per pod for the WAL. It passes the schema and
+/// every invariant, the node reads the WAL directory from the pod's environment, and a WAL on an emptyDir, on the data
+/// volume or on no mount at all is reported.
+/// </summary>
+public sealed class WalVolumeOverlayTests(WalVolumeFixture overlay) : IClassFixture<WalVolumeFixture>
+{
+    [Fact]
+    public void TheOverlay_PassesTheSchemaAndKeepsEveryInvariant()
+    {
+        Assert.True(overlay.Report.AllValid, string.Join('\n', overlay.Report.Errors));
+        Assert.Empty(DeploymentInvariants.Check(ManifestTools.Copy(overlay.Report.Objects), overlay.Image));
+        var claims = Set(ManifestTools.Copy(overlay.Report.Objects))["spec"]!["volumeClaimTemplates"]!.AsArray()
+            .Select(c => c!["metadata"]!["name"]!.GetValue<string>());
+        Assert.Equal(["data", "wal"], claims);
+    }
+
+    [Theory]
+    [InlineData("kv-0")]
+    [InlineData("kv-3")]
+    public async Task EveryPod_PutsItsWalOnTheWalVolume_AndItsDataWhereTheyWere(string pod)
+    {
+        NodeOptions options = PodSettings.Read(await PodSettings.EnvironmentAsync(overlay.Yaml, overlay.Image, pod));
+
+        Assert.Equal("/var/lib/kv-wal", options.WalDirectory);
+        Assert.Equal("/var/lib/kv", options.DataDirectory);
+    }
+
+    [Fact]
+    public void AWalOnAnEmptyDir_IsReported() =>
+        AssertReported(o => Mount(o, "/var/lib/kv-wal")["name"] = "tmp",
+            "KV_WAL_DIR (/var/lib/kv-wal) is mounted from tmp, not from a volumeClaimTemplate");
+
+    [Fact]
+    public void AWalOnTheDataVolume_IsReported() =>
+        AssertReported(o => Mount(o, "/var/lib/kv-wal")["name"] = "data",
+            "KV_WAL_DIR (/var/lib/kv-wal) is on the data directory's volume data");
+
+    [Fact]
+    public void AWalDirectoryThatIsNoMount_IsReported() =>
+        AssertReported(o => Env(o, "KV_WAL_DIR")["value"] = "/var/lib/kv-log", "KV_WAL_DIR (/var/lib/kv-log) is not a volume mount");
+
+    private void AssertReported(Action<List<JsonObject>> breakIt, string expected)
+    {
+        var objects = ManifestTools.Copy(overlay.Report.Objects);
+        breakIt(objects);
+
+        var problems = DeploymentInvariants.Check(objects, overlay.Image);
+
+        Assert.True(problems.Any(p => p.Contains(expected, StringComparison.Ordinal)),
+            $"expected a problem containing '{expected}', got:\n{string.Join('\n', problems)}");
+    }
+
+    private static JsonObject Set(List<JsonObject> objects) => objects.Single(o => o["kind"]!.GetValue<string>() == "StatefulSet");
+
+    private static JsonObject Container(List<JsonObject> objects) => Set(objects)["spec"]!["template"]!["spec"]!["containers"]![0]!.AsObject();
+
+    private static JsonObject Mount(List<JsonObject> objects, string path) =>
+        Container(objects)["volumeMounts"]!.AsArray().Single(m => m!["mountPath"]!.GetValue<string>() == path)!.AsObject();
+
+    private static JsonObject Env(List<JsonObject> objects, string name) =>
+        Container(objects)["env"]!.AsArray().Single(e => e!["name"]!.GetValue<string>() == name)!.AsObject();
+}
