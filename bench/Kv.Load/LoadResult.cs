@@ -77,8 +77,11 @@ internal sealed record LoadResult
     /// <summary>Commits sent to each node over the whole run (index = position in the endpoints; 0: no leader known).</summary>
     public IReadOnlyList<long>? CommitsByNode { get; init; }
 
-    /// <summary>The node that got the most commits (position in the endpoints).</summary>
+    /// <summary>The node that got the most commits (position in the endpoints); null when no node coordinated any.</summary>
     public int? Coordinator { get; init; }
+
+    /// <summary>Commits the SDK staged at the ranges' leaders itself: no node coordinated them (not in <see cref="CommitsByNode"/>).</summary>
+    public long? ClientStagedCommits { get; init; }
 
     /// <summary><c>--op compare</c>: each kind of operation (put, Paxos commit, 2PC) on its own.</summary>
     public IReadOnlyList<VariantResult>? Variants { get; init; }
@@ -156,8 +159,9 @@ internal sealed record LoadResult
             CommitMaxUs = isTransfer ? (anyCommit ? commit.GetMaxValue() : 0) : null,
             CommitMeanUs = isTransfer ? (anyCommit ? commit.GetMean() : 0) : null,
             CommitsByNode = commitsByNode,
-            Coordinator = commitsByNode is null ? null
+            Coordinator = commitsByNode is null || commitsByNode.Sum() == 0 ? null
                 : Enumerable.Range(0, commitsByNode.Count).MaxBy(n => commitsByNode[n]),
+            ClientStagedCommits = transfer?.ClientStagedCommits,
             Variants = variantNames.Count > 1
                 ? variantNames.Select((name, v) => VariantResult.From(name, run.MeasuredSeconds,
                     Combine(workers.Select(w => w.Histograms[v])), Combine(workers.Select(w => w.CommitHistograms[v])),
@@ -216,7 +220,7 @@ internal sealed record LoadResult
         line += string.Create(CultureInfo.InvariantCulture,
             $" protocol={Protocol} ranges_per_txn={RangesPerTxn} commit_p50_us={CommitP50Us} commit_p90_us={CommitP90Us} "
             + $"commit_p99_us={CommitP99Us} commit_p999_us={CommitP999Us} commit_max_us={CommitMaxUs} retries={Retries} "
-            + $"commits_by_node={string.Join('/', CommitsByNode ?? [])} coordinator={Coordinator}");
+            + $"commits_by_node={string.Join('/', CommitsByNode ?? [])} coordinator={Coordinator} client_staged_commits={ClientStagedCommits}");
         if (Variants is not null)
         {
             foreach (var v in Variants) line += " " + v.SummaryFields();

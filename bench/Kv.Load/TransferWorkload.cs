@@ -16,7 +16,9 @@ internal readonly record struct OperationOutcome(long CommitUs, int Retries, int
 /// each, and moves money: with 1 or 2 ranges from the first account to the second; with 4, from the first account
 /// to each of the other three (one debit, three credits). The first account is the transaction's home key (its first
 /// write), so with 2 or 4 ranges the home range is one of the ranges, chosen uniformly. The commit is timed alone too:
-/// it is where the protocols differ. The SDK sends every commit to one node (the leader it learned last, see
+/// it is where the protocols differ. A Paxos commit over two or more ranges is staged by the SDK itself at the ranges'
+/// leaders (<c>--client-staging on</c>, the default): no node coordinates it, and it is counted in
+/// <see cref="ClientStagedCommits"/>. Every other commit goes to one node (the leader the SDK learned last, see
 /// <see cref="CommitsByNode"/>), which coordinates it. <c>--op compare</c> mixes single-range puts, Paxos-commit
 /// transfers and 2PC transfers at random through the one client (<see cref="RunCompareAsync"/>).
 /// </summary>
@@ -36,6 +38,8 @@ internal sealed class TransferWorkload : IAsyncDisposable
     private readonly KeySpace _putKeys;
     private readonly int _rangesPerTxn;
     private readonly long[] _commitsByNode;
+    private readonly bool _clientStaging;
+    private long _clientStagedCommits;
 
     private TransferWorkload(LoadOptions options, KvClient client, Accounts accounts, ClusterAdmin admin, KeySpace putKeys)
     {
@@ -46,6 +50,7 @@ internal sealed class TransferWorkload : IAsyncDisposable
         _admin = admin;
         _rangesPerTxn = options.RangesPerTxn;
         _commitsByNode = new long[options.Endpoints.Count + 1];
+        _clientStaging = options.ClientStaging;
         _txOptions = new KvTransactionOptions
         {
             Protocol = options.Protocol switch
@@ -91,6 +96,9 @@ internal sealed class TransferWorkload : IAsyncDisposable
     public IReadOnlyList<long> CommitsByNode => Enumerable.Range(0, _commitsByNode.Length).Select(CommitsTo).ToArray();
 
     public long CommitsTo(int node) => Interlocked.Read(ref _commitsByNode[node]);
+
+    /// <summary>Commits the SDK staged at the ranges' leaders itself (no coordinating node); not in <see cref="CommitsByNode"/>.</summary>
+    public long ClientStagedCommits => Interlocked.Read(ref _clientStagedCommits);
 
     /// <summary>The kinds of operation this workload reports (<see cref="OperationOutcome.Variant"/>), as named in results.</summary>
     public IReadOnlyList<string> VariantNames { get; }
@@ -146,9 +154,16 @@ internal sealed class TransferWorkload : IAsyncDisposable
                 for (int i = 1; i < picked.Length; i++)
                     await tx.PutAsync(_accounts.Key(picked[i]), Balance(balances[i] + amount), cancellationToken).ConfigureAwait(false);
 
-                // The SDK sends the commit to the leader it learned last (else a seed): that node coordinates.
-                int coordinator = _admin.PositionOf(_client.CachedLeaderEndpoint);
-                Interlocked.Increment(ref _commitsByNode[coordinator]);
+                if (StagedByClient(_clientStaging, _rangesPerTxn, txOptions.Protocol))
+                {
+                    Interlocked.Increment(ref _clientStagedCommits);
+                }
+                else
+                {
+                    // The SDK sends the commit to the leader it learned last (else a seed): that node coordinates.
+                    int coordinator = _admin.PositionOf(_client.CachedLeaderEndpoint);
+                    Interlocked.Increment(ref _commitsByNode[coordinator]);
+                }
                 phase = "commit";
                 long began = Stopwatch.GetTimestamp();
                 try
@@ -179,6 +194,14 @@ internal sealed class TransferWorkload : IAsyncDisposable
         Tracker?.Committed(picked.Select(_accounts.Key).ToArray());
         return new OperationOutcome(commitUs, attempts - 1, variant);
     }
+
+    /// <summary>
+    /// Whether the SDK stages this commit itself (KvClientOptions.StageCommitsAtLeaders): a Paxos or default-protocol
+    /// commit of writes in two or more ranges, without scans or locking reads (a transfer has neither). The SDK falls
+    /// back to a coordinated commit only after a node refuses a part as malformed, which a correct node never does.
+    /// </summary>
+    internal static bool StagedByClient(bool clientStaging, int rangesPerTxn, KvCommitProtocol protocol) =>
+        clientStaging && rangesPerTxn >= 2 && protocol != KvCommitProtocol.TwoPhase;
 
     private static byte[] Balance(long value)
     {
