@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Kv.Deploy.Tests.Docker;
 using Kv.Deploy.Tests.Manifests;
+using static Kv.Deploy.Tests.Manifests.BrokenManifests;
 
 namespace Kv.Deploy.Tests;
 
@@ -92,26 +93,11 @@ public sealed class ManifestInvariantTests(DeployFixture deploy) : IClassFixture
         Assert.Contains("Dockerfile: ENV KV_DATA_DIR=/data differs from the StatefulSet's /var/lib/kv", problems);
     }
 
-    private void AssertReported(Action<List<JsonObject>> breakIt, string expected)
-    {
-        var objects = ManifestTools.Copy(deploy.Report.Objects);
-        breakIt(objects);
-
-        var problems = DeploymentInvariants.Check(objects, deploy.Image);
-
-        Assert.True(problems.Any(p => p.Contains(expected, StringComparison.Ordinal)),
-            $"expected a problem containing '{expected}', got:\n{string.Join('\n', problems)}");
-    }
-
-    private static JsonObject Set(List<JsonObject> objects) => objects.Single(o => o["kind"]!.GetValue<string>() == "StatefulSet");
+    private void AssertReported(Action<List<JsonObject>> breakIt, string expected) =>
+        BrokenManifests.AssertReported(deploy.Report.Objects, deploy.Image, breakIt, expected);
 
     private static JsonObject Budget(List<JsonObject> objects) => objects.Single(o => o["kind"]!.GetValue<string>() == "PodDisruptionBudget");
 
     private static JsonObject Service(List<JsonObject> objects, string name) =>
         objects.Single(o => o["kind"]!.GetValue<string>() == "Service" && o["metadata"]!["name"]!.GetValue<string>() == name);
-
-    private static JsonObject Container(List<JsonObject> objects) => Set(objects)["spec"]!["template"]!["spec"]!["containers"]![0]!.AsObject();
-
-    private static JsonObject Env(List<JsonObject> objects, string name) =>
-        Container(objects)["env"]!.AsArray().Single(e => e!["name"]!.GetValue<string>() == name)!.AsObject();
 }

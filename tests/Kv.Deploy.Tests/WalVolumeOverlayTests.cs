@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Kv.Deploy.Tests.Manifests;
+using static Kv.Deploy.Tests.Manifests.BrokenManifests;
 using Kv.Server.Configuration;
 
 namespace Kv.Deploy.Tests;
@@ -46,24 +47,6 @@ public sealed class WalVolumeOverlayTests(WalVolumeFixture overlay) : IClassFixt
     public void AWalDirectoryThatIsNoMount_IsReported() =>
         AssertReported(o => Env(o, "KV_WAL_DIR")["value"] = "/var/lib/kv-log", "KV_WAL_DIR (/var/lib/kv-log) is not a volume mount");
 
-    private void AssertReported(Action<List<JsonObject>> breakIt, string expected)
-    {
-        var objects = ManifestTools.Copy(overlay.Report.Objects);
-        breakIt(objects);
-
-        var problems = DeploymentInvariants.Check(objects, overlay.Image);
-
-        Assert.True(problems.Any(p => p.Contains(expected, StringComparison.Ordinal)),
-            $"expected a problem containing '{expected}', got:\n{string.Join('\n', problems)}");
-    }
-
-    private static JsonObject Set(List<JsonObject> objects) => objects.Single(o => o["kind"]!.GetValue<string>() == "StatefulSet");
-
-    private static JsonObject Container(List<JsonObject> objects) => Set(objects)["spec"]!["template"]!["spec"]!["containers"]![0]!.AsObject();
-
-    private static JsonObject Mount(List<JsonObject> objects, string path) =>
-        Container(objects)["volumeMounts"]!.AsArray().Single(m => m!["mountPath"]!.GetValue<string>() == path)!.AsObject();
-
-    private static JsonObject Env(List<JsonObject> objects, string name) =>
-        Container(objects)["env"]!.AsArray().Single(e => e!["name"]!.GetValue<string>() == name)!.AsObject();
+    private void AssertReported(Action<List<JsonObject>> breakIt, string expected) =>
+        BrokenManifests.AssertReported(overlay.Report.Objects, overlay.Image, breakIt, expected);
 }
