@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One probed run: a 3-node cluster of the PROBE build (see README.md: this checkout with stage-probe.patch applied and
-# built in Release), 1-client puts for SECONDS (6), then every node stopped with SIGTERM so that each process writes
+# built in Release), 1-client puts for SECONDS_PER_RUN (6; OP=get for gets), then every node stopped with SIGTERM so that each process writes
 # its marks to OUT_DIR/pPID.txt. Environment variables (KV_X_..., see README.md) reach the nodes and the load tool.
 #
 #   bash bench/stage-probe/run.sh OUT_DIR
