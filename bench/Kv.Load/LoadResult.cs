@@ -74,7 +74,7 @@ internal sealed record LoadResult
     public long? CommitMaxUs { get; init; }
     public double? CommitMeanUs { get; init; }
 
-    /// <summary>Commits sent to each node over the whole run (index = position in the endpoints; 0: no leader known).</summary>
+    /// <summary>Commits sent to a node that coordinated them, over the whole run (index = position in the endpoints; 0: no leader known).</summary>
     public IReadOnlyList<long>? CommitsByNode { get; init; }
 
     /// <summary>The node that got the most commits (position in the endpoints); null when no node coordinated any.</summary>

@@ -198,7 +198,8 @@ internal sealed class TransferWorkload : IAsyncDisposable
     /// <summary>
     /// Whether the SDK stages this commit itself (KvClientOptions.StageCommitsAtLeaders): a Paxos or default-protocol
     /// commit of writes in two or more ranges, without scans or locking reads (a transfer has neither). The SDK falls
-    /// back to a coordinated commit only after a node refuses a part as malformed, which a correct node never does.
+    /// back to a coordinated commit only after a node refuses a part: a correct node refuses none, except that a
+    /// cluster whose default protocol is 2PC refuses default-protocol stages (every bench cluster's default is Paxos).
     /// </summary>
     internal static bool StagedByClient(bool clientStaging, int rangesPerTxn, KvCommitProtocol protocol) =>
         clientStaging && rangesPerTxn >= 2 && protocol != KvCommitProtocol.TwoPhase;
