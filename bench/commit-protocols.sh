@@ -374,8 +374,9 @@ costs_section() {
   echo "the leader's and the follower's, which run at the same time. The deterministic simulator measures that for a put"
   echo "(\`WritePathTests\`: one fsync + 4 one-way delays). The SDK stages a Paxos commit over two ranges itself, each part at"
   echo "its range's leader (docs/transactions.md §3, \"Staged by the client\"). C is the node the SDK sends \`Commit\` to"
-  echo "otherwise (2PC, and Paxos with \`--client-staging off\`; the \`coordinator\` column); when C leads a range, its stage"
-  echo "is proposed locally and the forwarding hops vanish for that range."
+  echo "otherwise (2PC, and Paxos with \`--client-staging off\`; the \`coordinator\` column, where – means that no node"
+  echo "coordinated: the SDK staged every commit); when C leads a range, its stage is proposed locally and the forwarding"
+  echo "hops vanish for that range."
   echo
   echo "| protocol | hops on the critical path | message delays | fsyncs in sequence | 1-client p50 measured here |"
   echo "| --- | --- | ---: | ---: | ---: |"
@@ -497,11 +498,14 @@ fi
   echo "$layout_a"
   echo '```'
   echo
-  echo "**Which node coordinates.** The SDK sends \`Commit\` (and \`Begin\`) to no key's leader in particular: to the leader"
-  echo "it learned last from a NotLeader answer, whichever range that was (\`EndpointRouter.Pick()\`); so one node"
-  echo "coordinates every commit of a run, and it need not lead the ranges the transaction touches (its stages are then"
-  echo "forwarded to their leaders: one more hop than a put, which the SDK sends straight to the leader). The tables"
-  echo "name that node (\`coordinator\`: the node most commits went to, from \`KvClient.CachedLeaderEndpoint\` at each commit)."
+  echo "**Which node coordinates.** A Paxos commit over two or more ranges has no coordinating node: the SDK stages each"
+  echo "range's part at that range's leader itself (docs/transactions.md §3, \"Staged by the client\"), and the tables show"
+  echo "– for it. Every other commit (2PC, one range, or \`--client-staging off\`) goes through \`Commit\`, which the SDK"
+  echo "sends (with \`Begin\`) to no key's leader in particular: to the leader it learned last from a NotLeader answer,"
+  echo "whichever range that was (\`EndpointRouter.Pick()\`); so one node coordinates every such commit of a run, and it"
+  echo "need not lead the ranges the transaction touches (its stages are then forwarded to their leaders: one more hop"
+  echo "than a put, which the SDK sends straight to the leader). The tables name that node (\`coordinator\`: the node most"
+  echo "commits went to, from \`KvClient.CachedLeaderEndpoint\` at each commit)."
   echo
   echo "## (a) Normal operation"
   echo
@@ -531,8 +535,8 @@ fi
   echo
   echo "### Put, Paxos commit and 2PC in the same run (\`--op compare\`, 2 ranges per transaction, ${COMPARE_SECONDS} s)"
   echo
-  echo "The separate runs above each get their own coordinator (whichever leader the SDK learned last: the \`coordinator\`"
-  echo "column) and their own moment of a machine shared with other work; on a busy 2-core VM repeating a separate run"
+  echo "The separate runs above each get their own coordinator when they have one (whichever leader the SDK learned last:"
+  echo "the \`coordinator\` column) and their own moment of a machine shared with other work; on a busy 2-core VM repeating a separate run"
   echo "can move its commit p50 by 2× (see \`$RAW/README.md\`). So the latency targets are judged on runs that mix the"
   echo "three at random in one closed loop through one client: each operation is, with equal chance, a single-range put,"
   echo "a Paxos-commit transfer or a 2PC transfer, and each kind has its own histograms. A longer hand-run series of"
@@ -664,7 +668,7 @@ fi
     [ -n "$(get "$px,line")" ] && [ -n "$(get "$put,line")" ] && [ -n "$(get "$tp,line")" ] || continue
     limit=$(awk -v p="$(f "$put" p50_us)" 'BEGIN { printf "%.0f", 1.3 * p }')
     echo "| Paxos commit of a 2-range transaction, $clients client(s): commit p50 ≤ 1.3× a single-range put's p50 — separate runs (puts alone, just before) | $(ratio "$(f "$px" commit_p50_us)" "$(f "$put" p50_us)")× ($(ms "$(f "$px" commit_p50_us)") ms vs put $(ms "$(f "$put" p50_us)") ms) | $(mark le "$(f "$px" commit_p50_us)" "$limit") |"
-    echo "| Paxos commit of a 2-range transaction, $clients client(s): commit p50 ≤ 2PC's — separate runs | $(ms "$(f "$px" commit_p50_us)") ms vs $(ms "$(f "$tp" commit_p50_us)") ms, coordinators $(f "$px" coordinator) and $(f "$tp" coordinator) | $(mark le "$(f "$px" commit_p50_us)" "$(f "$tp" commit_p50_us)") |"
+    echo "| Paxos commit of a 2-range transaction, $clients client(s): commit p50 ≤ 2PC's — separate runs | $(ms "$(f "$px" commit_p50_us)") ms vs $(ms "$(f "$tp" commit_p50_us)") ms, coordinators $(or_dash "$(f "$px" coordinator)") and $(or_dash "$(f "$tp" coordinator)") | $(mark le "$(f "$px" commit_p50_us)" "$(f "$tp" commit_p50_us)") |"
   done
   if [ -n "$(get "kill-paxos,line")" ]; then
     v=$(f kill-paxos in_doubt_resolved_after_kill_s)
