@@ -11,7 +11,9 @@ namespace Kv.Txn.Tests;
 /// lock finishes the younger one before answering, so its retry finds the key free; a younger one never does that to
 /// an older one. No other recovery runs here (its delay is an hour).
 /// </summary>
-public sealed class WoundWaitTests : IAsyncDisposable
+// IAsyncLifetime, not IAsyncDisposable: xUnit 2 never calls a test class's DisposeAsync, and the ranges' RocksDB
+// directory was left behind in the temp directory after every run.
+public sealed class WoundWaitTests : IAsyncLifetime
 {
     private readonly InMemoryRanges _ranges = new(seed: 1, faultRate: 0);
     private readonly TxnCoordinator _coordinator;
@@ -25,7 +27,9 @@ public sealed class WoundWaitTests : IAsyncDisposable
         _coordinator = coordinator;
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         await _coordinator.DisposeAsync();
         _ranges.Dispose();
